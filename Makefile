@@ -1,0 +1,98 @@
+# zone — build, test, install.
+#   make                 build/zone and build/libzone.a
+#   make check           unit tests (ASan+UBSan) and integration tests (root)
+#   make check-unit      cmocka unit tests only
+#   make check-integration  integration tests only (drive build/zone as root)
+#   make install PREFIX=/usr/local [DESTDIR=]
+#   make deps            install Debian build and test dependencies
+
+CC       ?= gcc
+PREFIX   ?= /usr/local
+BUILD    ?= build
+VERSION  := 0.1.0
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+PKGS     := yajl libseccomp libcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyajl -lseccomp -lcap)
+
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS) -D_GNU_SOURCE \
+              -DZONE_VERSION='"$(VERSION)"' -DZONE_COMMIT='"$(GIT_COMMIT)"' -MMD -MP
+LDLIBS   := $(PKG_LIBS)
+
+LIB_DIRS := core namespaces cgroups runtime
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+CLI_SRCS := $(wildcard cli/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+
+SAN      := $(BUILD)/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(SAN)/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(SAN)/tests/%)
+HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+
+.PHONY: all check check-unit check-integration install clean deps demo
+all: $(BUILD)/zone $(BUILD)/libzone.a
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(SAN)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(BUILD)/libzone.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SAN)/libzone.a: $(SAN_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/zone: $(CLI_OBJS) $(BUILD)/libzone.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libzone.a $(LDLIBS)
+
+$(SAN)/tests/%: tests/unit/%.c $(SAN)/libzone.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN)/libzone.a $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+# The README's quick start: dependencies, build, a busybox bundle made
+# locally, and one container run from it.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/make-busybox-bundle.sh $(BUILD)/demo-bundle >/dev/null
+	@cd $(BUILD)/demo-bundle && jq '.process.terminal = false | .process.args = ["sh", "-c", "echo hello from zone: $$(hostname), pid $$$$, uid $$(id -u); uname -sr"]' config.json > config.json.new && mv config.json.new config.json
+	$(BUILD)/zone run --bundle $(BUILD)/demo-bundle zone-demo-$$$$
+
+check-unit: $(UNIT_BINS)
+	@sh tests/unit/run.sh $(UNIT_BINS)
+
+check-integration: all $(HELPER_BINS)
+	@bash tests/integration/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory check-unit check-integration
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/zone $(DESTDIR)$(PREFIX)/bin/zone
+
+deps:
+	@sh scripts/install-deps.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,99 @@
+/* A container's cgroup, across every hierarchy of the host: pure cgroup v1,
+ * pure v2, or the hybrid split (v1 controllers plus a cgroup2 mount, usually
+ * at /sys/fs/cgroup/unified). Depends only on core/.
+ *
+ * Path forms accepted by zcg_create (cgroupsPath in config.json):
+ *   "/a/b"   absolute: the same path below the root of every hierarchy
+ *   "a/b"    relative to the calling process's own cgroup in each hierarchy
+ *   NULL     default "/zone/<id>"
+ *   "slice:prefix:name" with the systemd driver ("/run/systemd/system" must
+ *            exist): "/parent.slice/…/slice/prefix-name.scope".
+ *
+ * Device rules are written to devices.allow/deny on v1 only; on v2 they need
+ * an eBPF program, which zcg_apply does not attach (see resources_v2.c). */
+#ifndef ZONE_CGROUPS_CGROUPS_H
+#define ZONE_CGROUPS_CGROUPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/error.h"
+#include "core/spec.h"
+
+struct zcgroup; /* a container's cgroup, across all hierarchies */
+
+enum zcg_mode { ZCG_V1, ZCG_V2, ZCG_HYBRID };
+
+/* The host's cgroup layout, detected once and cached. When detection fails
+ * (no cgroup filesystem mounted) this answers ZCG_V2; zcg_host_detect says
+ * why. */
+enum zcg_mode zcg_host_mode(void);
+int zcg_host_detect(enum zcg_mode *mode, struct zerr *e);
+const char *zcg_mode_name(enum zcg_mode m); /* "v1", "v2", "hybrid" */
+
+/* Resolves and creates the container's cgroup directories in every
+ * hierarchy zone uses (all v1 hierarchies, named ones included, and the
+ * cgroup2 one), enables the available controllers in cgroup.subtree_control
+ * of each v2 ancestor and fills empty v1 cpuset.cpus/mems from the parent.
+ * An existing leaf is reused. Moves no process. */
+struct zcgroup *zcg_create(const char *cgroups_path, const char *id,
+                           bool systemd, struct zerr *e);
+/* Re-opens a cgroup from zcg_serialize's output (kept in the state dir). */
+struct zcgroup *zcg_open(const char *serialized, struct zerr *e);
+/* A small text: "<mode> <path>" plus one "<hierarchy> <path>" line for each
+ * hierarchy whose path differs (relative paths). */
+char *zcg_serialize(const struct zcgroup *cg);
+void zcg_free(struct zcgroup *cg);
+
+enum zcg_mode zcg_mode_of(const struct zcgroup *cg);
+/* The container's path inside the hierarchies, e.g. "/zone/abc". */
+const char *zcg_path(const struct zcgroup *cg);
+
+int zcg_enter(const struct zcgroup *cg, pid_t pid, struct zerr *e);
+int zcg_apply(const struct zcgroup *cg, const struct zspec_resources *r,
+              struct zerr *e);
+/* Waits until the cgroup reports FROZEN / THAWED (bounded wait). */
+int zcg_freeze(const struct zcgroup *cg, bool frozen, struct zerr *e);
+int zcg_is_frozen(const struct zcgroup *cg, bool *frozen, struct zerr *e);
+/* Every process (tgid) in the cgroup and its descendants; *pids is malloc'd
+ * (NULL when *n == 0). */
+int zcg_pids(const struct zcgroup *cg, pid_t **pids, size_t *n,
+             struct zerr *e);
+/* SIGKILL through cgroup.kill where the kernel has it; otherwise freezes,
+ * signals every process, thaws. */
+int zcg_kill_all(const struct zcgroup *cg, int sig, struct zerr *e);
+/* Removes the directories (and sub-cgroups the container made) in every
+ * hierarchy, SIGKILLing leftovers first when `force`; retries EBUSY
+ * briefly. Missing directories are not an error. */
+int zcg_destroy(const struct zcgroup *cg, bool force, struct zerr *e);
+
+/* For the cgroup mount inside a container: one entry per hierarchy. */
+struct zcg_mount_entry {
+    char *name;      /* dir under /sys/fs/cgroup in the container:
+                        "cpu,cpuacct", "memory", "systemd", "unified"
+                        (hybrid), or "" for pure v2 */
+    char *host_path; /* the container's cgroup dir on the host */
+    bool v2;
+    char **symlinks; /* comounted v1 ("cpu,cpuacct"): "cpu", "cpuacct";
+                        NULL-terminated, or NULL */
+};
+int zcg_mount_entries(const struct zcgroup *cg, struct zcg_mount_entry **out,
+                      size_t *n, struct zerr *e);
+void zcg_mount_entries_free(struct zcg_mount_entry *m, size_t n);
+
+/* Basic stats for `events --stats`. Values the host does not expose are 0;
+ * unlimited memory limits are UINT64_MAX on v2 and the kernel's number on
+ * v1; pids_limit 0 means no limit. */
+struct zcg_stats {
+    uint64_t cpu_usage_ns, cpu_user_ns, cpu_system_ns, cpu_throttled_periods,
+        cpu_throttled_time_ns, cpu_periods;
+    uint64_t mem_usage, mem_limit, mem_max_usage, mem_failcnt, mem_cache,
+        mem_swap_usage, mem_swap_limit;
+    uint64_t pids_current, pids_limit;
+    uint64_t oom_kill_count;
+};
+int zcg_stats(const struct zcgroup *cg, struct zcg_stats *st, struct zerr *e);
+
+#endif
