@@ -65,6 +65,14 @@ static int parse_user(const char *s, struct zspec_user *u)
     return 0;
 }
 
+/* exec's own failures exit 255, as runc's do, so that callers can tell them
+ * from the process's exit status */
+static int exec_fail(const struct zcli *cli, const char *what, const struct zerr *e)
+{
+    zcli_fail(cli, what, e);
+    return 255;
+}
+
 static int cmd_exec(struct zcli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -93,7 +101,7 @@ static int cmd_exec(struct zcli *cli, int argc, char **argv)
     size_t n_envs = 0, n_caps = 0, n_gids = 0;
     bool tty = false, nnp = false;
     struct zspec_process *p = NULL;
-    int c, status = 1;
+    int c, status = 255;
 
     while ((c = getopt_long(argc, argv, "+e:tu:g:p:dc:", opts, NULL)) != -1) {
         switch (c) {
@@ -134,19 +142,19 @@ static int cmd_exec(struct zcli *cli, int argc, char **argv)
         size_t len;
         char *json = zfile_read(process_file, 4u << 20, &len, &e);
         if (!json) {
-            status = zcli_fail(cli, NULL, &e);
+            status = exec_fail(cli, NULL, &e);
             goto out;
         }
         p = spec_process_parse(json, len, process_file, &e);
         free(json);
         if (!p) {
-            status = zcli_fail(cli, NULL, &e);
+            status = exec_fail(cli, NULL, &e);
             goto out;
         }
     } else {
         struct zspec *s = zcontainer_load_config(&cli->rt, o.id, &e);
         if (!s) {
-            status = zcli_fail(cli, NULL, &e);
+            status = exec_fail(cli, NULL, &e);
             goto out;
         }
         p = s->process;
@@ -211,14 +219,14 @@ static int cmd_exec(struct zcli *cli, int argc, char **argv)
     }
     if (!p->cwd || p->cwd[0] != '/') {
         zerr_set(&e, EINVAL, "process.cwd: must be an absolute path");
-        status = zcli_fail(cli, NULL, &e);
+        status = exec_fail(cli, NULL, &e);
         goto out;
     }
     if (zcli_seal_self(cli))
         goto out;
     o.process = p;
     if (zcontainer_exec(&cli->rt, &o, &status, &e) < 0)
-        status = zcli_fail(cli, "exec failed", &e);
+        status = exec_fail(cli, "exec failed", &e);
 out:
     if (p)
         spec_process_free(p);

@@ -1,5 +1,6 @@
 #include "core/error.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,8 +29,12 @@ int zerr_sys(struct zerr *e, const char *fmt, ...)
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
     len = strlen(e->msg);
-    if (len < sizeof e->msg)
+    /* errno text in lower case, as Go's syscall errors read: engines match
+     * on "no such file or directory" and "permission denied" */
+    if (len + 2 < sizeof e->msg) {
         snprintf(e->msg + len, sizeof e->msg - len, ": %s", strerror(saved));
+        e->msg[len + 2] = (char)tolower((unsigned char)e->msg[len + 2]);
+    }
     errno = saved;
     return -1;
 }

@@ -315,7 +315,9 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
         return -1;
     if (zfile_write_atomic(sd.dirfd, ZSTATE_CONFIG, b->config_json, b->config_len, 0600, e) < 0)
         goto fail;
-    if (mkfifoat(sd.dirfd, ZSTATE_FIFO, 0622) < 0) {
+    /* 0622 regardless of umask: the init may run as a mapped uid */
+    if (mkfifoat(sd.dirfd, ZSTATE_FIFO, 0622) < 0 ||
+        fchmodat(sd.dirfd, ZSTATE_FIFO, 0622, 0) < 0) {
         zerr_sys(e, "create exec fifo in %s", sd.path);
         goto fail;
     }

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/path.h"
 #include "namespaces/namespaces.h"
+#include "runtime/create_internal.h"
 #include "runtime/devices.h"
 #include "runtime/hooks.h"
 #include "runtime/lsm.h"
@@ -94,6 +95,9 @@ int zinit_find_executable(const struct zspec_process *p, char *path, struct zerr
             return zerr_sys(e, "exec: \"%s\": stat %s", name, name);
         if (S_ISDIR(st.st_mode))
             return zerr_set(e, EACCES, "exec: \"%s\": is a directory: permission denied", name);
+        /* fail before start, as runc does, rather than from execve later */
+        if (faccessat(AT_FDCWD, name, X_OK, AT_EACCESS) < 0)
+            return zerr_sys(e, "exec: \"%s\"", name);
         snprintf(path, PATH_MAX, "%s", name);
         return 0;
     }
@@ -212,7 +216,9 @@ static bool setgroups_is_denied(void)
     return n > 0 && !strncmp(buf, "deny", 4);
 }
 
-static int apply_sysctl(const struct zspec_linux *lx, struct zerr *e)
+/* Written through the container's /proc before readonlyPaths (which usually
+ * include /proc/sys) are applied; resolved inside the rootfs. */
+static int apply_sysctl(int root_fd, const struct zspec_linux *lx, struct zerr *e)
 {
     for (size_t i = 0; lx && i < lx->n_sysctl; i++) {
         char path[PATH_MAX];
@@ -225,9 +231,9 @@ static int apply_sysctl(const struct zspec_linux *lx, struct zerr *e)
         for (size_t j = sizeof "/proc/sys/" - 1; j < len; j++)
             if (path[j] == '.')
                 path[j] = '/';
-        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        fd = zpath_open_in_root(root_fd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0, e);
         if (fd < 0)
-            return zerr_sys(e, "linux.sysctl: %s: open %s", key, path);
+            return zerr_prefix(e, "linux.sysctl: %s", key);
         if (write(fd, val, strlen(val)) < 0)
             return zerr_sys(e, "linux.sysctl: %s: write \"%s\"", key, val);
     }
@@ -262,8 +268,7 @@ static int bind_console(const char *rootfs, int slave, struct zerr *e)
 }
 
 /* Steps that run before the exec FIFO wait. */
-static int init_setup(const struct zinit_args *a, char *exe, char ***envp,
-                      char **state_json, struct zerr *e)
+static int init_setup(const struct zinit_args *a, char *exe, char ***envp, struct zerr *e)
 {
     const struct zspec *s = a->spec;
     const struct zspec_process *p = s->process;
@@ -287,7 +292,7 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp,
     if (a->clone_flags & CLONE_NEWTIME) {
         if (unshare(CLONE_NEWTIME) < 0)
             return zerr_sys(e, "unshare time namespace");
-        if (zns_write_time_offsets(getpid(), s->linux_, e) < 0)
+        if (zns_write_time_offsets(0, s->linux_, e) < 0)
             return -1;
     }
 
@@ -329,19 +334,35 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp,
             close(slave);
     }
 
+    {
+        /* runc creates a missing cwd; do it while the rootfs is writable */
+        _cleanup_close_ int root_fd = open(a->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int cwd_fd = -1;
+        if (root_fd < 0)
+            return zerr_sys(e, "open rootfs %s", a->rootfs);
+        cwd_fd = zpath_mkdir_p_in_root(root_fd, p->cwd, 0755, e);
+        if (cwd_fd < 0)
+            return zerr_prefix(e, "process.cwd");
+        if (apply_sysctl(root_fd, s->linux_, e) < 0)
+            return -1;
+    }
+    if (set_names(s, a->clone_flags, e) < 0)
+        return -1;
+
     if (a->hooks_roundtrip) {
         if (zsync_send(a->sync_fd, ZSYNC_HOOKS, 0, NULL, -1, e) < 0 ||
             zsync_expect(a->sync_fd, ZSYNC_HOOKS_DONE, &m, e) < 0)
             return -1;
-        *state_json = strdup(m.payload);
-        if (s->hooks && zhooks_run(&s->hooks->create_container, "createContainer",
-                                   *state_json, e) < 0)
-            return -1;
+        if (s->hooks && s->hooks->create_container.n_hooks) {
+            /* hooks inside the container see the container's view: pid 1 */
+            _cleanup_free_ char *st = zcreate_state_json(a->id, a->bundle, getpid(),
+                                                         ZSTATUS_CREATING, s);
+            if (zhooks_run(&s->hooks->create_container, "createContainer", st ? st : "{}", e) < 0)
+                return -1;
+        }
     }
 
     if (zrootfs_pivot_and_finish(&rctx, e) < 0)
-        return -1;
-    if (set_names(s, a->clone_flags, e) < 0 || apply_sysctl(s->linux_, e) < 0)
         return -1;
     if (!a->no_new_keyring) {
         /* a fresh session keyring so containers never share the host's */
@@ -365,21 +386,30 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp,
     return 0;
 }
 
+/* After start opened the FIFO: "0" then EOF (the write end is close-on-exec)
+ * means the process was exec'd; "E<message>" reports why it was not. */
+static void fifo_report_error(int fd, const struct zerr *e)
+{
+    char buf[ZERR_MSG_MAX + 1];
+    int n = snprintf(buf, sizeof buf, "E%s", e->msg);
+    if (write(fd, buf, (size_t)(n < (int)sizeof buf ? n : (int)sizeof buf - 1)) < 0) {
+        /* start is gone; the log still has it */
+    }
+}
+
 void zinit_main(const struct zinit_args *a)
 {
     struct zerr e = {0};
     char exe[PATH_MAX], fifo_path[64];
     char **env = NULL;
-    char *state_json = NULL;
     const struct zspec_process *p = a->spec->process;
     int fd;
 
-    /* die with the runtime while it still sets us up */
     if (a->lock_fd >= 0)
         close(a->lock_fd);
     if (a->die_with_parent)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (init_setup(a, exe, &env, &state_json, &e) < 0) {
+    if (init_setup(a, exe, &env, &e) < 0) {
         zsync_send_error(a->sync_fd, &e);
         _exit(1);
     }
@@ -398,23 +428,27 @@ void zinit_main(const struct zinit_args *a)
         zerr_sys(&e, "open exec fifo");
         goto fail;
     }
+    close(a->fifo_fd);
+
+    if (a->spec->hooks && a->spec->hooks->start_container.n_hooks) {
+        _cleanup_free_ char *st = zcreate_state_json(a->id, a->bundle, getpid(),
+                                                     ZSTATUS_CREATED, a->spec);
+        if (zhooks_run(&a->spec->hooks->start_container, "startContainer", st ? st : "{}",
+                       &e) < 0)
+            goto fail;
+    }
+    if (zlsm_set_exec_labels(p, &e) < 0)
+        goto fail;
     if (write(fd, "0", 1) != 1) {
         zerr_sys(&e, "write exec fifo");
         goto fail;
     }
-    close(fd);
-    close(a->fifo_fd);
-
-    if (a->spec->hooks && a->spec->hooks->start_container.n_hooks &&
-        zhooks_run(&a->spec->hooks->start_container, "startContainer",
-                   state_json ? state_json : "{}", &e) < 0)
-        goto fail;
-    if (zlsm_set_exec_labels(p, &e) < 0)
-        goto fail;
     zinit_reset_signals();
     execve(exe, p->args, env);
     zerr_sys(&e, "exec: \"%s\"", p->args[0]);
 fail:
     zerror("%s", e.msg);
+    if (fd >= 0)
+        fifo_report_error(fd, &e);
     _exit(e.code == ENOENT ? 127 : e.code == EACCES ? 126 : 1);
 }

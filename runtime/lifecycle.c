@@ -86,11 +86,15 @@ static int signal_init(const struct zct *c, int sig, struct zerr *e)
     return 0;
 }
 
-/* Waits until the FIFO is opened and the init has written to it. */
+/* Opens the exec FIFO, which releases the init, and reads its report until
+ * EOF: "0" and EOF once the process is exec'd (the init's write end is
+ * close-on-exec), or "E<message>" when it could not be. */
 static int release_fifo(struct zct *c, struct zerr *e)
 {
     _cleanup_close_ int fd = openat(c->dir.dirfd, ZSTATE_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    char byte;
+    char buf[ZERR_MSG_MAX + 2];
+    size_t got = 0;
+
     if (fd < 0)
         return zerr_sys(e, "open exec fifo");
     for (;;) {
@@ -99,22 +103,32 @@ static int release_fifo(struct zct *c, struct zerr *e)
         if (n < 0 && errno != EINTR)
             return zerr_sys(e, "poll exec fifo");
         if (n > 0) {
-            ssize_t r = read(fd, &byte, 1);
-            if (r == 1)
+            ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
+            if (r > 0) {
+                got += (size_t)r;
+                if (got < sizeof buf - 1)
+                    continue;
                 break;
-            if (r < 0 && errno != EAGAIN)
-                return zerr_sys(e, "read exec fifo");
-            if (r == 0 && !zstate_pid_alive(c->rec.pid, c->rec.pid_start))
-                return zerr_set(e, ESRCH, "container init exited before start");
-            if (r == 0) {
-                /* writer came and went without writing: it failed */
-                return zerr_set(e, EIO, "container init failed to start the process");
             }
+            if (r == 0 && got > 0)
+                break; /* the writer closed: exec'd or exited */
+            if (r < 0 && errno != EAGAIN && errno != EINTR)
+                return zerr_sys(e, "read exec fifo");
         }
-        if (!zstate_pid_alive(c->rec.pid, c->rec.pid_start))
-            return zerr_set(e, ESRCH, "container init exited before start");
+        if (!zstate_pid_alive(c->rec.pid, c->rec.pid_start)) {
+            /* drain anything written just before it went */
+            ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
+            if (r > 0)
+                got += (size_t)r;
+            break;
+        }
     }
     unlinkat(c->dir.dirfd, ZSTATE_FIFO, 0);
+    buf[got] = '\0';
+    if (got == 0)
+        return zerr_set(e, ESRCH, "container init exited before start");
+    if (buf[0] == 'E')
+        return zerr_set(e, EINVAL, "%s", buf + 1);
     return 0;
 }
 

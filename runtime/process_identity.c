@@ -65,9 +65,13 @@ static int resolve_masks(const struct zspec_capabilities *caps, struct zcap_mask
         for (size_t i = 0; i < sets[s].n; i++) {
             const char *name = sets[s].names[i];
             cap_value_t v;
-            if (resolve_cap_name(name, &v) < 0)
-                return zerr_set(e, EINVAL, "process.capabilities.%s[%zu]: unknown "
-                                "capability \"%s\"", sets[s].field, i, name ? name : "");
+            if (resolve_cap_name(name, &v) < 0) {
+                /* as runc: a profile may name capabilities of newer kernels */
+                if (warn_skipped)
+                    zwarn("process.capabilities.%s[%zu]: ignoring unknown capability \"%s\"",
+                          sets[s].field, i, name ? name : "");
+                continue;
+            }
             if ((unsigned)v >= known) {
                 if (warn_skipped)
                     zwarn("process.capabilities.%s[%zu]: %s is not supported by the "

@@ -95,9 +95,8 @@ static int parse_action(const char *name, bool has_ret, uint32_t ret,
             continue;
         enum action_kind kind = action_names[i].kind;
         if (kind == ACT_PLAIN) {
-            if (has_ret)
-                return zerr_set(e, EINVAL, "%s: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE "
-                                "take an errno value, not %s", ret_field, name);
+            if (has_ret) /* runc ignores it too; profiles in the wild carry it */
+                zdebug("%s: ignored, %s takes no errno value", ret_field, name);
             *out = action_names[i].action;
             return 0;
         }

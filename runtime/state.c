@@ -100,7 +100,7 @@ int zstate_dir_create(const char *root, const char *id, struct zstate_dir *sd,
         return zerr_sys(e, "asprintf");
     if (mkdir(path, 0711) < 0) {
         if (errno == EEXIST)
-            return zerr_set(e, EEXIST, "container with id exists: %s", id);
+            return zerr_set(e, EEXIST, "container with given ID already exists: %s", id);
         return zerr_sys(e, "mkdir %s", path);
     }
     fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -46,7 +46,7 @@ int zstate_check_id(const char *id, struct zerr *e);
 int zstate_root_prepare(const char *root, struct zerr *e);
 
 /* Creates <root>/<id> exclusively and locks it. Fails with EEXIST
- * ("container with id exists: X") if it is already there. */
+ * ("container with given ID already exists: X") if it is already there. */
 int zstate_dir_create(const char *root, const char *id, struct zstate_dir *sd,
                       struct zerr *e);
 /* Opens and locks an existing container's directory; ENOENT ->

@@ -260,7 +260,7 @@ static void test_exec_failure(void **state)
     struct zspec_hook_list list = { &h, 1 };
     struct zerr e = {0};
     assert_int_equal(zhooks_run(&list, "createContainer", NULL, &e), -1);
-    assert_string_equal(e.msg, "hook createContainer[0] (/nonexistent/hook): cannot execute: No such file or directory");
+    assert_string_equal(e.msg, "hook createContainer[0] (/nonexistent/hook): cannot execute: no such file or directory");
     assert_int_equal(e.code, ENOENT);
 
     /* not executable */
@@ -272,7 +272,7 @@ static void test_exec_failure(void **state)
     chmod(path, 0644);
     h.path = path;
     assert_int_equal(zhooks_run(&list, "createContainer", NULL, &e), -1);
-    expect_msg(&e, "cannot execute: Permission denied");
+    expect_msg(&e, "cannot execute: permission denied");
 }
 
 static void test_no_fd_leak(void **state)

@@ -536,7 +536,7 @@ static void test_mount_errors(void **state)
         skip();
     expect_mount_error(s, (struct zspec_mount){ .destination = "/data", .type = "bind",
                           .source = "/nonexistent/x", .options = bind, .n_options = 1 },
-                       "mounts[0] (/data): mount /nonexistent/x -> /data: No such file or directory");
+                       "mounts[0] (/data): mount /nonexistent/x -> /data: no such file or directory");
     expect_mount_error(s, (struct zspec_mount){ .destination = "/proc", .type = "tmpfs",
                           .source = "tmpfs", .options = none },
                        "mounts[0] (/proc): /proc cannot be mounted because it is not of type proc");

@@ -311,7 +311,7 @@ static void test_validate_paths(void **state)
     assert_int_equal(zns_validate(&c.spec, &e), -1);
     assert_int_equal(e.code, ENOENT);
     expect_msg(&e, "linux.namespaces[1] (network): path \"/nonexistent/ns\"");
-    expect_msg(&e, "No such file or directory");
+    expect_msg(&e, "no such file or directory");
 
     cfg_init(&c);
     cfg_add(&c, ZNS_PID, "/proc/self/ns/net");
@@ -637,7 +637,7 @@ static void test_setns_error(void **state)
     struct zns_join j = { ZNS_UTS, fd };
     struct zerr e = {0};
     assert_int_equal(zns_setns_all(&j, 1, &e), -1);
-    assert_string_equal(e.msg, "joining the uts namespace (setns): Invalid argument");
+    assert_string_equal(e.msg, "joining the uts namespace (setns): invalid argument");
 }
 
 /* How a forked process enters the target's namespaces. */

@@ -84,7 +84,7 @@ static void test_open_pty(void **state)
     close(slave);
 
     assert_int_equal(zterm_open_pty("/nonexistent/ptmx", &master, &slave, NULL, &e), -1);
-    assert_string_equal(e.msg, "opening /nonexistent/ptmx: No such file or directory");
+    assert_string_equal(e.msg, "opening /nonexistent/ptmx: no such file or directory");
     assert_int_equal(master, -1);
     assert_int_equal(slave, -1);
     assert_int_equal(zterm_open_pty("/dev/null", &master, &slave, NULL, &e), -1);
@@ -160,7 +160,7 @@ static void test_send_to_path(void **state)
     /* nobody listening any more */
     assert_int_equal(zterm_send_master(path, master, &e), -1);
     char want[200];
-    snprintf(want, sizeof want, "console socket \"%s\": connect: No such file or directory", path);
+    snprintf(want, sizeof want, "console socket \"%s\": connect: no such file or directory", path);
     assert_string_equal(e.msg, want);
     rmdir(dir);
 
