@@ -182,7 +182,7 @@ static void test_v1_memory_errors(void **state)
 {
     const char *dir = *state;
     struct zerr e = {0};
-    char want[PATH_MAX + 64];
+    char want[PATH_MAX + 128];
     struct zspec_memory small_swap = {.has_limit = true, .limit = 8192,
                                       .has_swap = true, .swap = 4096};
     struct zspec_memory swappy = {.has_swappiness = true, .swappiness = 101};
@@ -200,8 +200,7 @@ static void test_v1_memory_errors(void **state)
     mkdir(sub, 0755);
     assert_int_equal(zcg_v1_memory(sub, &lim, &e), -1);
     snprintf(want, sizeof want,
-             "cgroup: write %s/memory.limit_in_bytes \"4096\": %s", sub,
-             "no such file or directory");
+             "cgroup: write %s/memory.limit_in_bytes \"4096\": no such file or directory", sub);
     assert_string_equal(e.msg, want);
     assert_int_equal(e.code, ENOENT);
 }
