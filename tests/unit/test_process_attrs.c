@@ -470,7 +470,7 @@ static void test_lsm_exec_labels(void **state)
 
     remove_file(d.path, "exec");
     assert_int_equal(zlsm_set_exec_labels_at(dirfd, &p, &e), -1);
-    assert_string_equal(e.msg, "process.selinuxLabel: opening /proc/self/attr/exec: No "
+    assert_string_equal(e.msg, "process.selinuxLabel: opening /proc/self/attr/exec: no "
                         "such file or directory");
     close(dirfd);
     assert_int_equal(rmdir(d.path), 0);
@@ -612,7 +612,7 @@ static void child_limit_errors(void *arg)
     struct zspec_process p = { .rlimits = rl, .n_rlimits = 1 };
     CHECK(zproc_apply_limits(&p, NULL, &e) == -1);
     snprintf(want, sizeof want, "process.rlimits[0]: setting RLIMIT_NOFILE to soft 64, "
-             "hard %llu: Operation not permitted", (unsigned long long)cur.rlim_max + 1);
+             "hard %llu: operation not permitted", (unsigned long long)cur.rlim_max + 1);
     CHECK_STR(e.msg, want);
 
     struct zspec_exec_cpu_affinity aff = { .final = "4000" };
