@@ -619,7 +619,7 @@ static void child_limit_errors(void *arg)
     p = (struct zspec_process){ .exec_cpu_affinity = &aff };
     CHECK(zproc_apply_limits(&p, NULL, &e) == -1);
     CHECK_STR(e.msg, "process.execCPUAffinity.final: setting CPU affinity to \"4000\": "
-              "Invalid argument");
+              "invalid argument");
 
     CHECK(zproc_set_cpu_affinity("0-", &e) == -1);
     CHECK_STR(e.msg, "invalid CPU list \"0-\": expected a CPU number (0-65535) at offset 2");
@@ -752,7 +752,7 @@ static void child_bad_capset(void *arg)
     CHECK(zproc_apply_identity(&p, false, &e) == -1);
     CHECK_STR(e.msg, "process.capabilities: setting the effective, permitted and "
               "inheritable sets (inheritable ones must be in the bounding set): "
-              "Operation not permitted");
+              "operation not permitted");
 }
 
 static void test_identity_bad_capset(void **state)
