@@ -26,7 +26,7 @@ static const char default_template[] =
         "\"noNewPrivileges\":true"
     "},"
     "\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
-    "\"hostname\":\"runc\","
+    "\"hostname\":\"zone\","
     "\"mounts\":["
         "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
         "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","

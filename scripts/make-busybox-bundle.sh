@@ -10,6 +10,8 @@
 #                   can write one, else a built-in default equal in spirit.
 # Safe to re-run: an existing rootfs is refreshed, an existing config.json kept.
 set -eu
+# resolved before any cd: $0 may be relative
+here=$(cd "$(dirname "$0")" && pwd)
 
 usage() { echo "usage: $0 DIR [--rootless]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
@@ -69,7 +71,6 @@ cd "$dir"
 [ -f config.json ] && exit 0
 
 if [ -z "${RUNTIME:-}" ]; then
-    here=$(cd "$(dirname "$0")" && pwd)
     for c in "$here/../build/zone" "$(command -v zone 2>/dev/null || true)" "$(command -v runc 2>/dev/null || true)"; do
         if [ -n "$c" ] && [ -x "$c" ]; then RUNTIME=$c; break; fi
     done
