@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,15 +37,24 @@
 #endif
 #define KEYCTL_JOIN_SESSION_KEYRING 1
 
+/* The kernel's struct sigaction for rt_sigaction(2). */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
 void zinit_reset_signals(void)
 {
-    struct sigaction sa = {.sa_handler = SIG_DFL};
+    struct kernel_sigaction dfl = {.handler = SIG_DFL};
     sigset_t all;
-    sigemptyset(&sa.sa_mask);
+    /* The raw syscall: glibc's sigaction() refuses the signals it reserves
+     * for itself (32, 33), yet a caller may have left them ignored. */
     for (int sig = 1; sig < _NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP)
             continue;
-        sigaction(sig, &sa, NULL); /* fails harmlessly for glibc-reserved ones */
+        syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
     }
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
