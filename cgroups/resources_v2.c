@@ -102,24 +102,15 @@ int zcg_v2_cpu(const char *dir, const struct zspec_cpu *c, struct zerr *e)
     return 0;
 }
 
+/* cpuset and pids use the same files and values on both versions */
 int zcg_v2_cpuset(const char *dir, const struct zspec_cpu *c, struct zerr *e)
 {
-    if (!c)
-        return 0;
-    if (c->cpus && *c->cpus && zcg_write(dir, "cpuset.cpus", c->cpus, e) < 0)
-        return -1;
-    if (c->mems && *c->mems && zcg_write(dir, "cpuset.mems", c->mems, e) < 0)
-        return -1;
-    return 0;
+    return zcg_v1_cpuset(dir, c, e);
 }
 
 int zcg_v2_pids(const char *dir, const struct zspec_pids *p, struct zerr *e)
 {
-    char buf[32];
-    if (!p || !p->has_limit)
-        return 0;
-    zcg_pids_max_value(p->limit, buf, sizeof buf);
-    return zcg_write(dir, "pids.max", buf, e);
+    return zcg_v1_pids(dir, p, e);
 }
 
 int zcg_v2_unified(const char *dir, const struct zspec_kv *kv, size_t n,
