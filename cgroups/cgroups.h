@@ -93,7 +93,45 @@ struct zcg_stats {
         mem_swap_usage, mem_swap_limit;
     uint64_t pids_current, pids_limit;
     uint64_t oom_kill_count;
+    /* Arrays below are malloc'd (release with zcg_stats_clear); a count of
+     * 0 means the host does not expose the statistic. Per-cpu usage exists
+     * only on v1 (cpuacct.usage_percpu*). */
+    uint64_t *cpu_percpu_ns, *cpu_percpu_user_ns, *cpu_percpu_system_ns;
+    size_t n_cpu_percpu, n_cpu_percpu_user, n_cpu_percpu_system;
+    struct zcg_stat_kv *mem_raw;        /* memory.stat, in file order */
+    size_t n_mem_raw;
+    struct zcg_hugetlb_stat *hugetlb;   /* one per page size */
+    size_t n_hugetlb;
+    struct zcg_blkio_entry *io_bytes;   /* bytes per device and op */
+    struct zcg_blkio_entry *io_ops;     /* requests per device and op */
+    size_t n_io_bytes, n_io_ops;
 };
+/* Fills *st (overwriting it: clear a previous sample first). On failure
+ * nothing is left allocated. */
 int zcg_stats(const struct zcgroup *cg, struct zcg_stats *st, struct zerr *e);
+
+/* ------------------------------------------------ detailed stats, events */
+
+struct zcg_stat_kv {
+    char *key;
+    uint64_t value;
+};
+struct zcg_hugetlb_stat {
+    char page_size[16]; /* "2MB", "1GB", as in the cgroup file names */
+    uint64_t usage, max_usage, failcnt; /* max_usage is 0 on v2 */
+};
+struct zcg_blkio_entry {
+    uint32_t major, minor;
+    char op[8]; /* "Read", "Write", "Sync", "Async", "Discard" */
+    uint64_t value;
+};
+/* Frees the arrays of a zcg_stats sample and zeroes it. */
+void zcg_stats_clear(struct zcg_stats *st);
+
+/* How many processes the OOM killer has killed in the container's memory
+ * cgroup and below since it was created: v2 memory.events "oom_kill", v1
+ * memory.oom_control "oom_kill" (kernel 4.13+). ENOTSUP when the kernel
+ * does not count OOM kills, ENOENT when there is no memory controller. */
+int zcg_oom_count(const struct zcgroup *cg, uint64_t *n, struct zerr *e);
 
 #endif

@@ -152,6 +152,36 @@ int zcg_device_rule(const struct zspec_device_cgroup *d, char *buf,
 /* A unified key is a file name in the cgroup dir: no '/', no "..", not
  * empty, no leading '.'. */
 int zcg_unified_key_check(const char *key, struct zerr *e);
+/* blkio weight [10, 1000] -> v2 io.weight [1, 10000] (runc's formula);
+ * 0 means unset. */
+uint64_t zcg_blkio_weight_to_io(uint64_t weight);
+/* "<field> N: expected 10..1000" unless 0 (unset) or in range. */
+int zcg_blkio_weight_check(const char *field, uint64_t weight, struct zerr *e);
+bool zcg_blkio_requested(const struct zspec_blkio *b);
+/* The throttle lists of b merged per device, for v2 io.max. */
+enum { ZCG_IO_RBPS, ZCG_IO_WBPS, ZCG_IO_RIOPS, ZCG_IO_WIOPS, ZCG_IO_MAX_KEYS };
+struct zcg_io_max {
+    int64_t major, minor;
+    bool set[ZCG_IO_MAX_KEYS];
+    uint64_t value[ZCG_IO_MAX_KEYS];
+};
+int zcg_io_max_collect(const struct zspec_blkio *b, struct zcg_io_max **out,
+                       size_t *n, struct zerr *e);
+/* "8:0 rbps=1048576 wiops=max" (a rate of 0 lifts that limit). */
+int zcg_io_max_line(const struct zcg_io_max *m, char *buf, size_t size,
+                    struct zerr *e);
+/* "MAJ:MIN value"; field and i name the entry in errors. */
+int zcg_dev_value_line(const char *field, size_t i, int64_t major,
+                       int64_t minor, uint64_t value, char *buf, size_t size,
+                       struct zerr *e);
+/* "2MB", "1GB", "64KB": the only page size forms accepted. */
+int zcg_hugepage_size_check(const char *size, struct zerr *e);
+/* rdma.max line "dev hca_handle=N hca_object=N" (absent limits left out). */
+int zcg_rdma_line(const struct zspec_rdma *r, char *buf, size_t size,
+                  struct zerr *e);
+/* net_prio.ifpriomap line "eth0 5". */
+int zcg_ifprio_line(const struct zspec_net_priority *p, char *buf, size_t size,
+                    struct zerr *e);
 
 /* ------------------------------------------------------------ translations */
 
@@ -163,6 +193,29 @@ int zcg_v1_cpuset(const char *dir, const struct zspec_cpu *c, struct zerr *e);
 int zcg_v1_pids(const char *dir, const struct zspec_pids *p, struct zerr *e);
 int zcg_v1_devices(const char *dir, const struct zspec_device_cgroup *d,
                    size_t n, struct zerr *e);
+int zcg_v1_blkio(const char *dir, const struct zspec_blkio *b, struct zerr *e);
+int zcg_v1_hugetlb(const char *dir, const struct zspec_hugepage_limit *h,
+                   size_t n, struct zerr *e);
+int zcg_v1_net_cls(const char *dir, const struct zspec_network *net,
+                   struct zerr *e);
+int zcg_v1_net_prio(const char *dir, const struct zspec_network *net,
+                    struct zerr *e);
+/* Shared by v1 and v2: checkBeforeUpdate against `usage_file`, and one
+ * hugetlb limit written to hugetlb.<size>.<file> (+ .<rsvd> if present). */
+int zcg_memory_check_usage(const char *dir, const char *usage_file,
+                           const struct zspec_memory *m, struct zerr *e);
+int zcg_hugetlb_write(const char *dir, const struct zspec_hugepage_limit *h,
+                      size_t i, const char *file, const char *rsvd,
+                      struct zerr *e);
+/* rdma.max has the same form on v1 and v2. */
+int zcg_rdma(const char *dir, const struct zspec_rdma *r, size_t n,
+             struct zerr *e);
+/* The directory of a resource's controller: v1 `ctrl1` if mounted, else the
+ * v2 directory when it lists `ctrl2` (NULL: v1 only). Otherwise NULL and
+ * "<field>: the <ctrl> controller is not available on this host". */
+const struct zcg_dir *zcg_resource_dir(const struct zcgroup *cg,
+                                       const char *field, const char *ctrl1,
+                                       const char *ctrl2, struct zerr *e);
 /* Copies the parent's cpuset.cpus/mems into dir when dir's are empty. */
 int zcg_v1_cpuset_inherit(const char *parent, const char *dir,
                           struct zerr *e);
@@ -173,6 +226,9 @@ int zcg_v2_memory(const char *dir, const struct zspec_memory *m,
 int zcg_v2_cpu(const char *dir, const struct zspec_cpu *c, struct zerr *e);
 int zcg_v2_cpuset(const char *dir, const struct zspec_cpu *c, struct zerr *e);
 int zcg_v2_pids(const char *dir, const struct zspec_pids *p, struct zerr *e);
+int zcg_v2_io(const char *dir, const struct zspec_blkio *b, struct zerr *e);
+int zcg_v2_hugetlb(const char *dir, const struct zspec_hugepage_limit *h,
+                   size_t n, struct zerr *e);
 int zcg_v2_unified(const char *dir, const struct zspec_kv *kv, size_t n,
                    struct zerr *e);
 /* Enables in dir/cgroup.subtree_control every controller listed in

@@ -1,7 +1,6 @@
 /* linux.resources -> cgroup v1 files. Each function takes the directory of
  * the container in that controller's hierarchy, so tests can point it at a
- * fake tree. More controllers (blkio, hugetlb, net_cls/prio, rdma) slot in
- * as further functions of the same shape. */
+ * fake tree. */
 #include "cgroups/internal.h"
 
 #include <errno.h>
@@ -70,11 +69,60 @@ static int write_memory_and_swap(const char *dir, const struct zspec_memory *m,
     return zcg_write_i64(dir, "memory.limit_in_bytes", m->limit, e);
 }
 
+/* checkBeforeUpdate: a limit below what the cgroup already uses would make
+ * the kernel reclaim or OOM-kill at once; refuse it instead. */
+int zcg_memory_check_usage(const char *dir, const char *usage_file,
+                           const struct zspec_memory *m, struct zerr *e)
+{
+    char buf[32];
+    uint64_t usage;
+
+    if (!m->has_check_before_update || !m->check_before_update ||
+        !m->has_limit || m->limit <= 0)
+        return 0;
+    if (zcg_read(dir, usage_file, buf, sizeof buf, e) < 0)
+        return zerr_prefix(e, "linux.resources.memory.checkBeforeUpdate");
+    usage = strtoull(buf, NULL, 10);
+    if (usage > (uint64_t)m->limit)
+        return zerr_set(e, EBUSY,
+                        "linux.resources.memory.checkBeforeUpdate: the new "
+                        "limit %" PRId64 " is below the current usage %" PRIu64
+                        " (%s/%s)", m->limit, usage, dir, usage_file);
+    return 0;
+}
+
+/* Kernel memory limits are gone from recent kernels (no-ops since 5.4-ish,
+ * files removed later); like runc, warn and go on where they are missing. */
+static int write_kmem(const char *dir, const char *file, const char *field,
+                      int64_t v, struct zerr *e)
+{
+    if (!zcg_file_exists(dir, file)) {
+        zwarn("cgroup: this kernel has no %s; ignoring "
+              "linux.resources.memory.%s", file, field);
+        return 0;
+    }
+    return zcg_write_i64(dir, file, v, e);
+}
+
 int zcg_v1_memory(const char *dir, const struct zspec_memory *m,
                   struct zerr *e)
 {
     if (!m)
         return 0;
+    if (zcg_memory_check_usage(dir, "memory.usage_in_bytes", m, e) < 0)
+        return -1;
+    /* use_hierarchy must be set before limits matter for children */
+    if (m->has_use_hierarchy &&
+        zcg_write(dir, "memory.use_hierarchy", m->use_hierarchy ? "1" : "0",
+                  e) < 0)
+        return -1;
+    if (m->has_kernel && m->kernel != 0 &&
+        write_kmem(dir, "memory.kmem.limit_in_bytes", "kernel", m->kernel, e) < 0)
+        return -1;
+    if (m->has_kernel_tcp && m->kernel_tcp != 0 &&
+        write_kmem(dir, "memory.kmem.tcp.limit_in_bytes", "kernelTCP",
+                   m->kernel_tcp, e) < 0)
+        return -1;
     if (m->has_reservation &&
         zcg_write_i64(dir, "memory.soft_limit_in_bytes", m->reservation, e) < 0)
         return -1;
@@ -187,4 +235,209 @@ int zcg_v1_cpuset_inherit(const char *parent, const char *dir, struct zerr *e)
             return -1;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------ blkio */
+
+/* blkio.weight is CFQ's (gone since 5.0); BFQ has its own files. */
+static const char *v1_weight_file(const char *dir, bool per_device)
+{
+    const char *cfq = per_device ? "blkio.weight_device" : "blkio.weight";
+    const char *bfq = per_device ? "blkio.bfq.weight_device" : "blkio.bfq.weight";
+    if (zcg_file_exists(dir, cfq))
+        return cfq;
+    if (zcg_file_exists(dir, bfq))
+        return bfq;
+    return NULL;
+}
+
+static int v1_throttle(const char *dir, const char *file, const char *field,
+                       const struct zspec_throttle_device *t, size_t n,
+                       struct zerr *e)
+{
+    for (size_t i = 0; i < n; i++) {
+        char line[64];
+        if (zcg_dev_value_line(field, i, t[i].major, t[i].minor, t[i].rate,
+                               line, sizeof line, e) < 0 ||
+            zcg_write(dir, file, line, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int zcg_v1_blkio(const char *dir, const struct zspec_blkio *b, struct zerr *e)
+{
+    const char *file;
+
+    if (!b)
+        return 0;
+    if (b->has_weight && b->weight) {
+        if (zcg_blkio_weight_check("linux.resources.blockIO.weight",
+                                   b->weight, e) < 0)
+            return -1;
+        if (!(file = v1_weight_file(dir, false)))
+            return zerr_set(e, ENOTSUP,
+                            "linux.resources.blockIO.weight: %s has neither "
+                            "blkio.weight nor blkio.bfq.weight (no CFQ or BFQ "
+                            "I/O scheduler in this kernel)", dir);
+        if (zcg_write_u64(dir, file, b->weight, e) < 0)
+            return -1;
+    }
+    if (b->has_leaf_weight && b->leaf_weight) {
+        if (zcg_blkio_weight_check("linux.resources.blockIO.leafWeight",
+                                   b->leaf_weight, e) < 0)
+            return -1;
+        if (!zcg_file_exists(dir, "blkio.leaf_weight"))
+            return zerr_set(e, ENOTSUP,
+                            "linux.resources.blockIO.leafWeight: %s has no "
+                            "blkio.leaf_weight (CFQ only, not in this kernel)",
+                            dir);
+        if (zcg_write_u64(dir, "blkio.leaf_weight", b->leaf_weight, e) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < b->n_weight_device; i++) {
+        const struct zspec_weight_device *w = &b->weight_device[i];
+        char line[64];
+        if (w->has_weight && w->weight) {
+            if (zcg_blkio_weight_check("linux.resources.blockIO.weightDevice."
+                                       "weight", w->weight, e) < 0)
+                return -1;
+            if (!(file = v1_weight_file(dir, true)))
+                return zerr_set(e, ENOTSUP,
+                                "linux.resources.blockIO.weightDevice[%zu]: %s "
+                                "has neither blkio.weight_device nor "
+                                "blkio.bfq.weight_device", i, dir);
+            if (zcg_dev_value_line("linux.resources.blockIO.weightDevice", i,
+                                   w->major, w->minor, w->weight, line,
+                                   sizeof line, e) < 0 ||
+                zcg_write(dir, file, line, e) < 0)
+                return -1;
+        }
+        if (w->has_leaf_weight && w->leaf_weight) {
+            if (!zcg_file_exists(dir, "blkio.leaf_weight_device"))
+                return zerr_set(e, ENOTSUP,
+                                "linux.resources.blockIO.weightDevice[%zu]."
+                                "leafWeight: %s has no blkio.leaf_weight_device"
+                                " (CFQ only, not in this kernel)", i, dir);
+            if (zcg_dev_value_line("linux.resources.blockIO.weightDevice", i,
+                                   w->major, w->minor, w->leaf_weight, line,
+                                   sizeof line, e) < 0 ||
+                zcg_write(dir, "blkio.leaf_weight_device", line, e) < 0)
+                return -1;
+        }
+    }
+    if (v1_throttle(dir, "blkio.throttle.read_bps_device",
+                    "linux.resources.blockIO.throttleReadBpsDevice",
+                    b->throttle_read_bps, b->n_throttle_read_bps, e) < 0 ||
+        v1_throttle(dir, "blkio.throttle.write_bps_device",
+                    "linux.resources.blockIO.throttleWriteBpsDevice",
+                    b->throttle_write_bps, b->n_throttle_write_bps, e) < 0 ||
+        v1_throttle(dir, "blkio.throttle.read_iops_device",
+                    "linux.resources.blockIO.throttleReadIOPSDevice",
+                    b->throttle_read_iops, b->n_throttle_read_iops, e) < 0 ||
+        v1_throttle(dir, "blkio.throttle.write_iops_device",
+                    "linux.resources.blockIO.throttleWriteIOPSDevice",
+                    b->throttle_write_iops, b->n_throttle_write_iops, e) < 0)
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ hugetlb */
+
+/* hugetlb.<size>.<suffix> into name; -1 when the size is malformed. */
+static int hugetlb_file(const struct zspec_hugepage_limit *h, size_t i,
+                        const char *suffix, char *name, size_t size,
+                        struct zerr *e)
+{
+    if (zcg_hugepage_size_check(h->page_size, e) < 0)
+        return zerr_prefix(e, "linux.resources.hugepageLimits[%zu]", i);
+    snprintf(name, size, "hugetlb.%s.%s", h->page_size, suffix);
+    return 0;
+}
+
+/* Writes the limit to `file`, and to `rsvd` (the reservation limit, newer
+ * kernels) where that file exists. */
+int zcg_hugetlb_write(const char *dir, const struct zspec_hugepage_limit *h,
+                      size_t i, const char *file, const char *rsvd,
+                      struct zerr *e)
+{
+    char name[64], rname[64];
+    if (hugetlb_file(h, i, file, name, sizeof name, e) < 0 ||
+        hugetlb_file(h, i, rsvd, rname, sizeof rname, e) < 0)
+        return -1;
+    if (!zcg_file_exists(dir, name))
+        return zerr_set(e, ENOENT,
+                        "linux.resources.hugepageLimits[%zu]: page size "
+                        "\"%s\" is not supported on this host (no %s/%s)",
+                        i, h->page_size, dir, name);
+    if (zcg_write_u64(dir, name, h->limit, e) < 0)
+        return -1;
+    if (zcg_file_exists(dir, rname) && zcg_write_u64(dir, rname, h->limit, e) < 0)
+        return -1;
+    return 0;
+}
+
+int zcg_v1_hugetlb(const char *dir, const struct zspec_hugepage_limit *h,
+                   size_t n, struct zerr *e)
+{
+    for (size_t i = 0; i < n; i++)
+        if (zcg_hugetlb_write(dir, &h[i], i, "limit_in_bytes",
+                              "rsvd.limit_in_bytes", e) < 0)
+            return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ network */
+
+int zcg_v1_net_cls(const char *dir, const struct zspec_network *net,
+                   struct zerr *e)
+{
+    if (!net || !net->has_class_id)
+        return 0;
+    return zcg_write_u64(dir, "net_cls.classid", net->class_id, e);
+}
+
+int zcg_v1_net_prio(const char *dir, const struct zspec_network *net,
+                    struct zerr *e)
+{
+    for (size_t i = 0; net && i < net->n_priorities; i++) {
+        char line[64];
+        if (zcg_ifprio_line(&net->priorities[i], line, sizeof line, e) < 0)
+            return zerr_prefix(e, "linux.resources.network.priorities[%zu]", i);
+        if (zcg_write(dir, "net_prio.ifpriomap", line, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ rdma */
+
+int zcg_rdma(const char *dir, const struct zspec_rdma *r, size_t n,
+             struct zerr *e)
+{
+    for (size_t i = 0; i < n; i++) {
+        char line[160];
+        if (zcg_rdma_line(&r[i], line, sizeof line, e) < 0)
+            return zerr_prefix(e, "linux.resources.rdma");
+        if (zcg_write(dir, "rdma.max", line, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ lookup */
+
+const struct zcg_dir *zcg_resource_dir(const struct zcgroup *cg,
+                                       const char *field, const char *ctrl1,
+                                       const char *ctrl2, struct zerr *e)
+{
+    const struct zcg_dir *d = zcg_dir_v1(cg, ctrl1);
+    if (d)
+        return d;
+    if (ctrl2 && (d = zcg_dir_v2(cg)) &&
+        zcg_file_has_word(d->path, "cgroup.controllers", ctrl2))
+        return d;
+    zerr_set(e, ENOENT, "%s: the %s controller is not available on this host",
+             field, ctrl2 && cg->mode == ZCG_V2 ? ctrl2 : ctrl1);
+    return NULL;
 }

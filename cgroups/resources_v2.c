@@ -1,6 +1,6 @@
 /* linux.resources -> cgroup v2 files, in the container's directory of the
- * cgroup2 hierarchy. Device rules are not translated here: v2 has no
- * devices files, access control there is an eBPF program attached to the
+ * cgroup2 hierarchy (on a hybrid host, for the controllers bound there).
+ * Device rules are not translated here: v2 has no devices files, access control there is an eBPF program attached to the
  * cgroup (BPF_CGROUP_DEVICE), built by its own file in a later change. */
 #include "cgroups/internal.h"
 
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/cleanup.h"
 #include "core/log.h"
 
 int zcg_v2_memory(const char *dir, const struct zspec_memory *m,
@@ -20,6 +21,8 @@ int zcg_v2_memory(const char *dir, const struct zspec_memory *m,
     if (!m)
         return 0;
     if (zcg_swap_v2_value(m, buf, sizeof buf, &set_swap, e) < 0)
+        return -1;
+    if (zcg_memory_check_usage(dir, "memory.current", m, e) < 0)
         return -1;
     if (m->has_reservation) {
         char low[32];
@@ -48,6 +51,15 @@ int zcg_v2_memory(const char *dir, const struct zspec_memory *m,
         zdebug("cgroup: memory.swappiness has no cgroup v2 equivalent; ignored");
     if (m->has_disable_oom_killer && m->disable_oom_killer)
         zdebug("cgroup: disableOOMKiller has no cgroup v2 equivalent; ignored");
+    /* v2 charges kernel memory to memory.max and is always hierarchical. */
+    if ((m->has_kernel && m->kernel != 0) ||
+        (m->has_kernel_tcp && m->kernel_tcp != 0))
+        zwarn("cgroup: linux.resources.memory.kernel/kernelTCP have no cgroup "
+              "v2 equivalent (kernel memory counts toward memory.max); "
+              "ignored");
+    if (m->has_use_hierarchy && !m->use_hierarchy)
+        zwarn("cgroup: cgroup v2 is always hierarchical; ignoring "
+              "linux.resources.memory.useHierarchy=false");
     return 0;
 }
 
@@ -99,6 +111,84 @@ int zcg_v2_cpu(const char *dir, const struct zspec_cpu *c, struct zerr *e)
         return -1;
     if (c->has_idle && zcg_write_i64(dir, "cpu.idle", c->idle, e) < 0)
         return -1;
+    return 0;
+}
+
+/* Weights: BFQ takes blkio weights as they are; io.weight (iocost) has a
+ * wider range, so blkio weights are converted. */
+static int v2_weights(const char *dir, const struct zspec_blkio *b,
+                      struct zerr *e)
+{
+    bool bfq = zcg_file_exists(dir, "io.bfq.weight");
+    const char *file = bfq ? "io.bfq.weight" : "io.weight";
+    char line[64];
+
+    if (!bfq && !zcg_file_exists(dir, "io.weight") &&
+        ((b->has_weight && b->weight) || b->n_weight_device))
+        return zerr_set(e, ENOTSUP,
+                        "linux.resources.blockIO.weight: %s has neither "
+                        "io.bfq.weight nor io.weight (no BFQ scheduler or "
+                        "iocost in this kernel)", dir);
+    if (b->has_weight && b->weight) {
+        if (zcg_blkio_weight_check("linux.resources.blockIO.weight",
+                                   b->weight, e) < 0)
+            return -1;
+        snprintf(line, sizeof line, "default %" PRIu64,
+                 bfq ? b->weight : zcg_blkio_weight_to_io(b->weight));
+        if (zcg_write(dir, file, line, e) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < b->n_weight_device; i++) {
+        const struct zspec_weight_device *w = &b->weight_device[i];
+        if (!w->has_weight || !w->weight)
+            continue;
+        if (zcg_blkio_weight_check("linux.resources.blockIO.weightDevice."
+                                   "weight", w->weight, e) < 0 ||
+            zcg_dev_value_line("linux.resources.blockIO.weightDevice", i,
+                               w->major, w->minor,
+                               bfq ? w->weight
+                                   : zcg_blkio_weight_to_io(w->weight),
+                               line, sizeof line, e) < 0 ||
+            zcg_write(dir, file, line, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int zcg_v2_io(const char *dir, const struct zspec_blkio *b, struct zerr *e)
+{
+    _cleanup_free_ struct zcg_io_max *max = NULL;
+    size_t n = 0;
+    bool leaf = b && b->has_leaf_weight && b->leaf_weight;
+
+    if (!b)
+        return 0;
+    for (size_t i = 0; i < b->n_weight_device; i++)
+        leaf = leaf || (b->weight_device[i].has_leaf_weight &&
+                        b->weight_device[i].leaf_weight);
+    /* runc and crun ignore leaf weights on v2 as well. */
+    if (leaf)
+        zwarn("cgroup: linux.resources.blockIO leafWeight has no cgroup v2 "
+              "equivalent; ignored");
+    if (v2_weights(dir, b, e) < 0)
+        return -1;
+    if (zcg_io_max_collect(b, &max, &n, e) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char line[160];
+        if (zcg_io_max_line(&max[i], line, sizeof line, e) < 0 ||
+            zcg_write(dir, "io.max", line, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int zcg_v2_hugetlb(const char *dir, const struct zspec_hugepage_limit *h,
+                   size_t n, struct zerr *e)
+{
+    for (size_t i = 0; i < n; i++)
+        if (zcg_hugetlb_write(dir, &h[i], i, "max", "rsvd.max", e) < 0)
+            return -1;
     return 0;
 }
 

@@ -176,22 +176,56 @@ static int cmd_update(struct zcli *cli, int argc, char **argv)
 #define GEN_STR(g, s) yajl_gen_string(g, (const unsigned char *)(s), strlen(s))
 #define GEN_U64(g, k, v) do { GEN_STR(g, k); yajl_gen_integer(g, (long long)(v)); } while (0)
 
-/* runc's events JSON ("type":"stats") for one sample. */
-static void print_stats(const char *id, const struct zcg_stats *st)
+static void print_json(yajl_gen g)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
     const unsigned char *buf;
     size_t len;
-    yajl_gen_map_open(g);
-    GEN_STR(g, "type"); GEN_STR(g, "stats");
-    GEN_STR(g, "id"); GEN_STR(g, id);
-    GEN_STR(g, "data");
-    yajl_gen_map_open(g);
+    yajl_gen_get_buf(g, &buf, &len);
+    fwrite(buf, 1, len, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+/* A per-cpu list; left out when the host has none (runc's omitempty). */
+static void gen_u64_list(yajl_gen g, const char *key, const uint64_t *v, size_t n)
+{
+    if (!n)
+        return;
+    GEN_STR(g, key);
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < n; i++)
+        yajl_gen_integer(g, (long long)v[i]);
+    yajl_gen_array_close(g);
+}
+
+static void gen_blkio_list(yajl_gen g, const char *key, const struct zcg_blkio_entry *b,
+                           size_t n)
+{
+    if (!n)
+        return;
+    GEN_STR(g, key);
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < n; i++) {
+        yajl_gen_map_open(g);
+        GEN_U64(g, "major", b[i].major);
+        GEN_U64(g, "minor", b[i].minor);
+        GEN_STR(g, "op"); GEN_STR(g, b[i].op);
+        GEN_U64(g, "value", b[i].value);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+}
+
+static void gen_cpu(yajl_gen g, const struct zcg_stats *st)
+{
     GEN_STR(g, "cpu");
     yajl_gen_map_open(g);
     GEN_STR(g, "usage");
     yajl_gen_map_open(g);
     GEN_U64(g, "total", st->cpu_usage_ns);
+    gen_u64_list(g, "percpu", st->cpu_percpu_ns, st->n_cpu_percpu);
+    gen_u64_list(g, "percpu_kernel", st->cpu_percpu_system_ns, st->n_cpu_percpu_system);
+    gen_u64_list(g, "percpu_user", st->cpu_percpu_user_ns, st->n_cpu_percpu_user);
     GEN_U64(g, "kernel", st->cpu_system_ns);
     GEN_U64(g, "user", st->cpu_user_ns);
     yajl_gen_map_close(g);
@@ -202,6 +236,10 @@ static void print_stats(const char *id, const struct zcg_stats *st)
     GEN_U64(g, "throttledTime", st->cpu_throttled_time_ns);
     yajl_gen_map_close(g);
     yajl_gen_map_close(g);
+}
+
+static void gen_memory(yajl_gen g, const struct zcg_stats *st)
+{
     GEN_STR(g, "memory");
     yajl_gen_map_open(g);
     GEN_U64(g, "cache", st->mem_cache);
@@ -218,7 +256,31 @@ static void print_stats(const char *id, const struct zcg_stats *st)
     GEN_U64(g, "usage", st->mem_swap_usage);
     GEN_U64(g, "failcnt", 0);
     yajl_gen_map_close(g);
+    if (st->n_mem_raw) {
+        GEN_STR(g, "raw");
+        yajl_gen_map_open(g);
+        for (size_t i = 0; i < st->n_mem_raw; i++)
+            GEN_U64(g, st->mem_raw[i].key, st->mem_raw[i].value);
+        yajl_gen_map_close(g);
+    }
     yajl_gen_map_close(g);
+}
+
+/* runc's events JSON ("type":"stats") for one sample. yajl_gen_integer
+ * takes long long: UINT64_MAX ("max") prints as -1... so runc's 2^64-1 is
+ * written through yajl_gen_number instead. */
+static void print_stats(const char *id, const struct zcg_stats *st)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (!g)
+        return;
+    yajl_gen_map_open(g);
+    GEN_STR(g, "type"); GEN_STR(g, "stats");
+    GEN_STR(g, "id"); GEN_STR(g, id);
+    GEN_STR(g, "data");
+    yajl_gen_map_open(g);
+    gen_cpu(g, st);
+    gen_memory(g, st);
     GEN_STR(g, "pids");
     yajl_gen_map_open(g);
     GEN_U64(g, "current", st->pids_current);
@@ -226,16 +288,37 @@ static void print_stats(const char *id, const struct zcg_stats *st)
     yajl_gen_map_close(g);
     GEN_STR(g, "blkio");
     yajl_gen_map_open(g);
+    gen_blkio_list(g, "ioServiceBytesRecursive", st->io_bytes, st->n_io_bytes);
+    gen_blkio_list(g, "ioServicedRecursive", st->io_ops, st->n_io_ops);
     yajl_gen_map_close(g);
     GEN_STR(g, "hugetlb");
     yajl_gen_map_open(g);
+    for (size_t i = 0; i < st->n_hugetlb; i++) {
+        GEN_STR(g, st->hugetlb[i].page_size);
+        yajl_gen_map_open(g);
+        GEN_U64(g, "usage", st->hugetlb[i].usage);
+        GEN_U64(g, "max", st->hugetlb[i].max_usage);
+        GEN_U64(g, "failcnt", st->hugetlb[i].failcnt);
+        yajl_gen_map_close(g);
+    }
     yajl_gen_map_close(g);
     yajl_gen_map_close(g);
     yajl_gen_map_close(g);
-    yajl_gen_get_buf(g, &buf, &len);
-    fwrite(buf, 1, len, stdout);
-    fputc('\n', stdout);
-    fflush(stdout);
+    print_json(g);
+    yajl_gen_free(g);
+}
+
+/* {"type":"oom","id":ID}, as runc reports each OOM kill. */
+static void print_oom(const char *id)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    if (!g)
+        return;
+    yajl_gen_map_open(g);
+    GEN_STR(g, "type"); GEN_STR(g, "oom");
+    GEN_STR(g, "id"); GEN_STR(g, id);
+    yajl_gen_map_close(g);
+    print_json(g);
     yajl_gen_free(g);
 }
 
@@ -257,14 +340,26 @@ static int parse_duration_ms(const char *s, long *ms)
     return *ms > 0 ? 0 : -1;
 }
 
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* How often the OOM counter is looked at between stats samples. */
+#define OOM_POLL_MS 100L
+
 static int cmd_events(struct zcli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"stats", no_argument, NULL, 's'}, {"interval", required_argument, NULL, 'i'}, {0}};
-    struct zcg_stats st;
+    struct zcg_stats st = {0};
     struct zerr e = {0};
-    bool once = false;
-    long interval = 5000;
+    bool once = false, first = true;
+    long interval = 5000, next_stats;
+    uint64_t ooms_seen = 0;
+    const char *id;
     int c;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         if (c == 's')
@@ -277,18 +372,41 @@ static int cmd_events(struct zcli *cli, int argc, char **argv)
     }
     if (zcli_expect_args(&zcmd_events, argc, optind, 1, 1))
         return 1;
+    id = argv[optind];
+    next_stats = now_ms();
     for (;;) {
-        struct timespec ts = {interval / 1000, (interval % 1000) * 1000000L};
-        memset(&st, 0, sizeof st);
-        if (zcontainer_stats(&cli->rt, argv[optind], &st, &e) < 0) {
-            /* the stream ends when the container does */
-            if (!once && e.code == ESRCH)
+        long now, wait;
+        struct timespec ts;
+        if (zcontainer_stats(&cli->rt, id, &st, &e) < 0) {
+            /* the stream ends when the container stops or goes away */
+            if (!once && !first && (e.code == ESRCH || e.code == ENOENT))
+                return 0;
+            if (!once && first && e.code == ESRCH)
                 return 0;
             return zcli_fail(cli, NULL, &e);
         }
-        print_stats(argv[optind], &st);
-        if (once)
+        if (once) {
+            print_stats(id, &st);
+            zcg_stats_clear(&st);
             return 0;
+        }
+        /* OOM kills from before the stream started are not events */
+        if (!first)
+            for (uint64_t k = ooms_seen; k < st.oom_kill_count; k++)
+                print_oom(id);
+        ooms_seen = st.oom_kill_count;
+        first = false;
+        now = now_ms();
+        if (now >= next_stats) {
+            print_stats(id, &st);
+            next_stats += interval;
+            if (next_stats <= now) /* a slow sample: do not burst to catch up */
+                next_stats = now + interval;
+        }
+        zcg_stats_clear(&st);
+        wait = next_stats - now < OOM_POLL_MS ? next_stats - now : OOM_POLL_MS;
+        ts.tv_sec = wait / 1000;
+        ts.tv_nsec = (wait % 1000) * 1000000L;
         nanosleep(&ts, NULL);
     }
 }
@@ -309,5 +427,7 @@ const struct zcommand zcmd_update = {
 const struct zcommand zcmd_events = {
     "events", "display container events and resource usage statistics", "[command options] <container-id>",
     "   --stats             print one stats sample and exit\n"
-    "   --interval DURATION sampling interval (default: 5s)\n",
+    "   --interval DURATION sampling interval (default: 5s)\n"
+    "Without --stats, prints a stats sample every interval and an {\"type\":\"oom\"}\n"
+    "line for each process the OOM killer ends, until the container stops.\n",
     cmd_events};

@@ -140,6 +140,8 @@ int zbuild_prepare(const char *bundle_arg, struct zbuild *b, struct zerr *e)
     b->rootfs = strdup(rootfs);
     if (zns_validate(s, e) < 0 || zproc_validate(s, e) < 0)
         return -1;
+    if (s->linux_ && s->linux_->intel_rdt)
+        return zerr_set(e, ENOTSUP, "config.json: linux.intelRdt: Intel RDT (resctrl) is not supported by zone");
     b->clone_flags = zns_clone_flags(s);
     if (!(b->clone_flags & CLONE_NEWNS) && !spec_namespace(s, ZNS_MOUNT))
         return zerr_set(e, EINVAL, "config.json: linux.namespaces: a mount namespace is required");
