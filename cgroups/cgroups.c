@@ -397,7 +397,8 @@ int zcg_enter(const struct zcgroup *cg, pid_t pid, struct zerr *e)
 static bool memory_requested(const struct zspec_memory *m)
 {
     return m && (m->has_limit || m->has_reservation || m->has_swap ||
-                 m->has_swappiness || m->has_disable_oom_killer);
+                 m->has_swappiness || m->has_disable_oom_killer ||
+                 m->has_kernel || m->has_kernel_tcp || m->has_use_hierarchy);
 }
 
 static bool cpu_requested(const struct zspec_cpu *c)
@@ -460,9 +461,45 @@ int zcg_apply(const struct zcgroup *cg, const struct zspec_resources *r,
                    : zcg_v1_pids(d->path, r->pids, e)) < 0)
             return -1;
     }
-    /* v1 only: on v2, device rules become an eBPF program (separate). */
-    if (r->n_devices && (d = zcg_dir_v1(cg, "devices")) &&
-        zcg_v1_devices(d->path, r->devices, r->n_devices, e) < 0)
+    /* The v1 devices controller wherever the host mounts it (hybrid too);
+     * on pure v2, an eBPF device program on the unified directory. */
+    if (r->n_devices && (d = zcg_dir_v1(cg, "devices"))) {
+        if (zcg_v1_devices(d->path, r->devices, r->n_devices, e) < 0)
+            return -1;
+    } else if (r->n_devices && (d = zcg_dir_v2(cg)) &&
+               zcg_v2_devices(d->path, r->devices, r->n_devices, e) < 0) {
+        return -1;
+    }
+    if (zcg_blkio_requested(r->block_io)) {
+        if (!(d = zcg_resource_dir(cg, "linux.resources.blockIO", "blkio",
+                                   "io", e)) ||
+            (d->v2 ? zcg_v2_io(d->path, r->block_io, e)
+                   : zcg_v1_blkio(d->path, r->block_io, e)) < 0)
+            return -1;
+    }
+    if (r->n_hugepage_limits) {
+        if (!(d = zcg_resource_dir(cg, "linux.resources.hugepageLimits",
+                                   "hugetlb", "hugetlb", e)) ||
+            (d->v2 ? zcg_v2_hugetlb(d->path, r->hugepage_limits,
+                                    r->n_hugepage_limits, e)
+                   : zcg_v1_hugetlb(d->path, r->hugepage_limits,
+                                    r->n_hugepage_limits, e)) < 0)
+            return -1;
+    }
+    if (r->network && r->network->has_class_id &&
+        (!(d = zcg_resource_dir(cg, "linux.resources.network.classID",
+                                "net_cls", NULL, e)) ||
+         zcg_v1_net_cls(d->path, r->network, e) < 0))
+        return -1;
+    if (r->network && r->network->n_priorities &&
+        (!(d = zcg_resource_dir(cg, "linux.resources.network.priorities",
+                                "net_prio", NULL, e)) ||
+         zcg_v1_net_prio(d->path, r->network, e) < 0))
+        return -1;
+    if (r->n_rdma &&
+        (!(d = zcg_resource_dir(cg, "linux.resources.rdma", "rdma", "rdma",
+                                e)) ||
+         zcg_rdma(d->path, r->rdma, r->n_rdma, e) < 0))
         return -1;
     /* Last, so explicit unified values win over the translated ones. */
     if (r->n_unified &&

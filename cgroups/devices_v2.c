@@ -265,8 +265,10 @@ int zcg_dev_prog_load(const struct bpf_insn *insns, size_t n, struct zerr *e)
     len = strlen(log);
     while (len && log[len - 1] == '\n')
         log[--len] = '\0';
-    zerr_sys(e, "load device program (%zu instructions)", n);
-    return zerr_set(e, saved, "%s; verifier: %s", e->msg,
+    for (char *c = log; (c = strchr(c, '\n'));)
+        *c = ';'; /* one line, like every other error */
+    return zerr_set(e, saved, "load device program (%zu instructions): %s; "
+                    "verifier: %s", n, strerror(saved),
                     len > 512 ? log + len - 512 : log);
 }
 

@@ -235,4 +235,54 @@ int zcg_v2_unified(const char *dir, const struct zspec_kv *kv, size_t n,
  * dir/cgroup.controllers that is not enabled yet. */
 int zcg_v2_enable_controllers(const char *dir, struct zerr *e);
 
+/* ------------------------------------------------------------ v2 devices */
+
+/* Device rules on v2 are a BPF_PROG_TYPE_CGROUP_DEVICE program
+ * (cgroups/devices_v2.c), with the semantics of the v1 controller. */
+struct bpf_insn;
+
+#define ZCG_DEV_PROG_NAME "zone_devices"  /* how we recognize ours */
+#define ZCG_DEV_WILDCARD UINT32_MAX       /* major or minor "*" */
+#define ZCG_DEV_ACC_MKNOD 1u              /* = BPF_DEVCG_ACC_* */
+#define ZCG_DEV_ACC_READ 2u
+#define ZCG_DEV_ACC_WRITE 4u
+#define ZCG_DEV_ACC_ALL 7u
+#define ZCG_DEV_LOG_SIZE (256u * 1024)    /* verifier log on load failure */
+#define ZCG_DEV_MAX_ATTACHED 64u          /* the kernel's per-cgroup cap */
+
+struct zcg_dev_exception {
+    char type;                  /* 'b' or 'c' */
+    uint32_t major, minor;      /* ZCG_DEV_WILDCARD = any */
+    unsigned access;            /* ZCG_DEV_ACC_* bits, never 0 */
+};
+
+/* What the v1 controller holds after the rules were written in order: a
+ * default, and exceptions that all say the opposite of it. */
+struct zcg_dev_policy {
+    bool default_allow;
+    struct zcg_dev_exception *ex;
+    size_t n;
+};
+
+/* Replays rules as writes to devices.allow/deny would: an "a" rule sets the
+ * default and clears the exceptions; a rule agreeing with the default
+ * removes its access bits from the exception with the same type:major:minor,
+ * any other adds them. The default starts as allow. */
+int zcg_dev_policy_build(const struct zspec_device_cgroup *d, size_t n,
+                         struct zcg_dev_policy *out, struct zerr *e);
+void zcg_dev_policy_free(struct zcg_dev_policy *p);
+/* The program for a policy (malloc'd). Deny exceptions match when they
+ * share any access bit with the request, allow exceptions when they cover
+ * all of it, as in the kernel's v1 check. */
+int zcg_dev_prog(const struct zcg_dev_policy *p, struct bpf_insn **insns,
+                 size_t *n_insns, struct zerr *e);
+/* BPF_PROG_LOAD; returns the program fd. Errors carry the verifier log. */
+int zcg_dev_prog_load(const struct bpf_insn *insns, size_t n, struct zerr *e);
+/* Builds, loads and attaches (BPF_F_ALLOW_MULTI) the program for rules d
+ * to the v2 cgroup dir, then detaches any earlier program of ours there.
+ * n == 0 changes nothing. Unprivileged (EPERM, euid != 0) it warns and
+ * returns 0. */
+int zcg_v2_devices(const char *dir, const struct zspec_device_cgroup *d,
+                   size_t n, struct zerr *e);
+
 #endif

@@ -1,7 +1,8 @@
 /* linux.resources -> cgroup v2 files, in the container's directory of the
  * cgroup2 hierarchy (on a hybrid host, for the controllers bound there).
- * Device rules are not translated here: v2 has no devices files, access control there is an eBPF program attached to the
- * cgroup (BPF_CGROUP_DEVICE), built by its own file in a later change. */
+ * Device rules are not translated here: v2 has no devices files, access
+ * control there is an eBPF program attached to the cgroup
+ * (BPF_CGROUP_DEVICE), built by its own file. */
 #include "cgroups/internal.h"
 
 #include <errno.h>

@@ -174,7 +174,16 @@ static int cmd_update(struct zcli *cli, int argc, char **argv)
 }
 
 #define GEN_STR(g, s) yajl_gen_string(g, (const unsigned char *)(s), strlen(s))
-#define GEN_U64(g, k, v) do { GEN_STR(g, k); yajl_gen_integer(g, (long long)(v)); } while (0)
+#define GEN_U64(g, k, v) do { GEN_STR(g, k); gen_u64(g, v); } while (0)
+
+/* yajl_gen_integer takes long long; "max" (UINT64_MAX) must print as runc's
+ * 18446744073709551615, not -1. */
+static void gen_u64(yajl_gen g, uint64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+    yajl_gen_number(g, num, (size_t)n);
+}
 
 static void print_json(yajl_gen g)
 {
@@ -194,7 +203,7 @@ static void gen_u64_list(yajl_gen g, const char *key, const uint64_t *v, size_t 
     GEN_STR(g, key);
     yajl_gen_array_open(g);
     for (size_t i = 0; i < n; i++)
-        yajl_gen_integer(g, (long long)v[i]);
+        gen_u64(g, v[i]);
     yajl_gen_array_close(g);
 }
 
@@ -266,9 +275,7 @@ static void gen_memory(yajl_gen g, const struct zcg_stats *st)
     yajl_gen_map_close(g);
 }
 
-/* runc's events JSON ("type":"stats") for one sample. yajl_gen_integer
- * takes long long: UINT64_MAX ("max") prints as -1... so runc's 2^64-1 is
- * written through yajl_gen_number instead. */
+/* runc's events JSON ("type":"stats") for one sample. */
 static void print_stats(const char *id, const struct zcg_stats *st)
 {
     yajl_gen g = yajl_gen_alloc(NULL);
@@ -379,9 +386,7 @@ static int cmd_events(struct zcli *cli, int argc, char **argv)
         struct timespec ts;
         if (zcontainer_stats(&cli->rt, id, &st, &e) < 0) {
             /* the stream ends when the container stops or goes away */
-            if (!once && !first && (e.code == ESRCH || e.code == ENOENT))
-                return 0;
-            if (!once && first && e.code == ESRCH)
+            if (!once && (e.code == ESRCH || (!first && e.code == ENOENT)))
                 return 0;
             return zcli_fail(cli, NULL, &e);
         }

@@ -20,6 +20,7 @@
 #include "core/path.h"
 #include "runtime/container.h"
 #include "runtime/create_internal.h"
+#include "runtime/device_rules.h"
 #include "runtime/hooks.h"
 #include "runtime/lifecycle_internal.h"
 #include "runtime/state.h"
@@ -464,7 +465,31 @@ int zcontainer_update(const struct zruntime *rt, const char *id,
     int rc;
     if (open_running(rt, id, &c, e) < 0)
         return -1;
-    rc = zcg_apply(c.cg, r, e);
+    if (r->n_devices) {
+        /* On cgroup v2 a device program replaces the previous one: give it
+         * the container's own rules followed by the update's. */
+        struct zspec *s = zct_config(&c, e);
+        struct zspec_resources *base = s ? zdevice_rules_build(s) : NULL;
+        struct zspec_resources merged = *r;
+        struct zspec_device_cgroup *all = base ? calloc(base->n_devices + r->n_devices, sizeof *all)
+                                               : NULL;
+        rc = -1;
+        if (all) {
+            memcpy(all, base->devices, base->n_devices * sizeof *all);
+            memcpy(all + base->n_devices, r->devices, r->n_devices * sizeof *all);
+            merged.devices = all;
+            merged.n_devices = base->n_devices + r->n_devices;
+            rc = zcg_apply(c.cg, &merged, e);
+        } else if (s) {
+            zerr_set(e, ENOMEM, "device rules");
+        }
+        free(all);
+        zdevice_rules_free(base);
+        if (s)
+            spec_free(s);
+    } else {
+        rc = zcg_apply(c.cg, r, e);
+    }
     zct_close(&c);
     return rc;
 }
