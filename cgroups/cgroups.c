@@ -68,6 +68,7 @@ void zcg_free(struct zcgroup *cg)
     }
     free(cg->d);
     free(cg->rel);
+    zcg_systemd_free(cg->sd);
     free(cg);
 }
 
@@ -194,9 +195,6 @@ struct zcgroup *zcg_create_in(const struct zcg_layout *l,
                  "(no /run/systemd/system)");
         return NULL;
     }
-    if (systemd)
-        zwarn("systemd cgroup driver: creating the scope's cgroup directly in "
-              "cgroupfs; systemd is not told about it");
     if (relative && !proc_cgroup_text) {
         if (!(own_text = read_own_cgroup_text(e)))
             return NULL;
@@ -204,6 +202,8 @@ struct zcgroup *zcg_create_in(const struct zcg_layout *l,
     }
     if (!(cg = cg_alloc(l, e)))
         return NULL;
+    if (systemd && !(cg->sd = zcg_systemd_new(cgroups_path, id, l->mode, e)))
+        goto fail;
     if (!(created = calloc(l->n ? l->n : 1, sizeof *created))) {
         zerr_sys(e, "cgroup");
         goto fail;
@@ -255,7 +255,7 @@ struct zcgroup *zcg_create(const char *cgroups_path, const char *id,
                            bool systemd, struct zerr *e)
 {
     const struct zcg_layout *l = zcg_host_layout(e);
-    bool running = systemd && access("/run/systemd/system", F_OK) == 0;
+    bool running = systemd && access(zcg_systemd_runtime_dir(), F_OK) == 0;
     if (!l)
         return NULL;
     return zcg_create_in(l, NULL, cgroups_path, id, systemd, running, e);
@@ -266,6 +266,10 @@ char *zcg_serialize(const struct zcgroup *cg)
     size_t size = strlen(cg->rel) + 16;
     char *out, *p;
 
+    if (cg->sd)
+        size += strlen(ZCG_SYSTEMD_STATE_KEY) + strlen(cg->sd->unit) +
+                strlen(cg->sd->slice) + 3;
+
     for (size_t i = 0; i < cg->n; i++)
         if (strcmp(cg->d[i].rel, cg->rel) != 0)
             size += strlen(cg->d[i].key) + strlen(cg->d[i].rel) + 2;
@@ -275,6 +279,9 @@ char *zcg_serialize(const struct zcgroup *cg)
     for (size_t i = 0; i < cg->n; i++)
         if (strcmp(cg->d[i].rel, cg->rel) != 0)
             p += sprintf(p, "%s %s\n", cg->d[i].key, cg->d[i].rel);
+    if (cg->sd)
+        sprintf(p, "%s %s %s\n", ZCG_SYSTEMD_STATE_KEY, cg->sd->unit,
+                cg->sd->slice);
     return out;
 }
 
@@ -327,6 +334,17 @@ struct zcgroup *zcg_open_in(const struct zcg_layout *l, const char *serialized,
     if (!(cg = cg_alloc(l, e)))
         return NULL;
     cg->rel = steal_ptr(&rel);
+    if (rest) {
+        _cleanup_free_ char *lines = strdup(rest);
+        const char *unit = lines ? find_override(lines, ZCG_SYSTEMD_STATE_KEY)
+                                 : NULL;
+        if (!lines) {
+            zerr_sys(e, "cgroup");
+            goto fail;
+        }
+        if (unit && !(cg->sd = zcg_systemd_parse(unit, l->mode, e)))
+            goto fail;
+    }
     for (size_t i = 0; i < l->n; i++) {
         /* find_override cuts lines in place: search a fresh copy each time */
         _cleanup_free_ char *lines = rest ? strdup(rest) : NULL;
@@ -386,6 +404,10 @@ const struct zcg_dir *zcg_dir_for(const struct zcgroup *cg, const char *ctrl)
 
 int zcg_enter(const struct zcgroup *cg, pid_t pid, struct zerr *e)
 {
+    /* systemd moves the first pid into the scope in the hierarchies it
+     * manages; the writes below cover the others. */
+    if (cg->sd && !cg->sd->started && zcg_systemd_start(cg->sd, pid, e) < 0)
+        return -1;
     for (size_t i = 0; i < cg->n; i++)
         if (zcg_write_i64(cg->d[i].path, "cgroup.procs", pid, e) < 0)
             return -1;
@@ -430,6 +452,8 @@ int zcg_apply(const struct zcgroup *cg, const struct zspec_resources *r,
 
     if (!r)
         return 0;
+    if (cg->sd)
+        zcg_systemd_note_resources(cg->sd, r);
     /* Refuse bad unified keys before changing anything. */
     for (size_t i = 0; i < r->n_unified; i++)
         if (zcg_unified_key_check(r->unified[i].key, e) < 0)
@@ -519,6 +543,13 @@ int zcg_destroy(const struct zcgroup *cg, bool force, struct zerr *e)
         struct zerr kerr;
         if (zcg_kill_all(cg, SIGKILL, &kerr) < 0 && kerr.code != ENOENT)
             zwarn("%s", kerr.msg);
+    }
+    /* A systemd that cannot be reached must not keep the container from
+     * being deleted: warn, and remove the directories anyway. */
+    if (cg->sd) {
+        struct zerr serr;
+        if (zcg_systemd_stop(cg->sd, &serr) < 0)
+            zwarn("%s", serr.msg);
     }
     for (size_t i = 0; i < cg->n; i++) {
         struct zerr one;

@@ -134,4 +134,44 @@ void zcg_stats_clear(struct zcg_stats *st);
  * does not count OOM kills, ENOENT when there is no memory controller. */
 int zcg_oom_count(const struct zcgroup *cg, uint64_t *n, struct zerr *e);
 
+
+/* ------------------------------------------------------------ rootless */
+
+#define ZCG_ROOTLESS_LIMITS_MSG                                               \
+    "linux.resources: limits need a delegated cgroup when running rootless " \
+    "(see docs/rootless.md)"
+
+/* Whether zone runs rootless: the global --rootless setting (1 true, 0
+ * false) or, for -1 (auto), an effective uid other than 0 or a user
+ * namespace other than the initial one (per /proc/self/uid_map). */
+bool zcg_rootless(int setting);
+/* Whether r asks for something only a cgroup enforces: any memory, cpu,
+ * cpuset, pids, blockIO, hugepage, network, rdma or unified setting, or a
+ * device deny rule other than the catch-all "deny all" (allow rules and
+ * that default restrict nothing a user namespace does not). NULL: false. */
+bool zcg_limits_requested(const struct zspec_resources *r);
+/* The rootless container's cgroup: on a pure cgroup v2 host where the
+ * cgroup is delegated to the caller (cgroup.procs and
+ * cgroup.subtree_control owned by the effective uid), creates
+ * <own>/zone-<id> (<own>/<cgroups_path> for a relative path; an absolute
+ * path when its deepest existing ancestor is delegated), enabling the
+ * available controllers on each new level's parent unless that parent holds
+ * processes (then the cgroup has no controllers). Without delegation
+ * returns 0 with *out NULL and the reason in why. -1 (+e) on errors. */
+int zcg_create_rootless(const char *cgroups_path, const char *id,
+                        struct zcgroup **out, char *why, size_t why_size,
+                        struct zerr *e);
+/* zcg_create_rootless for a container with config resources r: without
+ * delegation, warns and leaves *out NULL, or fails with
+ * ZCG_ROOTLESS_LIMITS_MSG when r requests limits. */
+int zcg_rootless_setup(const char *cgroups_path, const char *id,
+                       const struct zspec_resources *r, struct zcgroup **out,
+                       struct zerr *e);
+/* Applies r's limits to a rootless container's cgroup; device rules
+ * (with_device_rules, the full list) only when r restricts devices.
+ * Failures carry the ZCG_ROOTLESS_LIMITS_MSG prefix. */
+int zcg_rootless_apply(const struct zcgroup *cg, const struct zspec_resources *r,
+                       const struct zspec_resources *with_device_rules,
+                       struct zerr *e);
+
 #endif

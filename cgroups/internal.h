@@ -83,6 +83,7 @@ struct zcgroup {
     char *rel;          /* the path most hierarchies use */
     struct zcg_dir *d;
     size_t n;
+    struct zcg_systemd *sd; /* the scope of the systemd driver, else NULL */
 };
 
 /* zcg_create / zcg_open on an explicit layout (tests use fake trees).
@@ -234,6 +235,75 @@ int zcg_v2_unified(const char *dir, const struct zspec_kv *kv, size_t n,
 /* Enables in dir/cgroup.subtree_control every controller listed in
  * dir/cgroup.controllers that is not enabled yet. */
 int zcg_v2_enable_controllers(const char *dir, struct zerr *e);
+
+/* ------------------------------------------------------------ systemd */
+
+/* The systemd cgroup driver (cgroups/systemd.c) asks systemd over D-Bus
+ * (the system bus, or $DBUS_SYSTEM_BUS_ADDRESS) for a transient scope unit
+ * holding the container's init, as runc does; the directories and limits
+ * are still written through cgroupfs like the cgroupfs driver's.
+ *
+ * zcg_create makes the directories (so zcg_apply can write limits before
+ * the init exists); the first zcg_enter starts the unit with the init's
+ * pid (systemd needs a pid to create a scope), passing the limits zcg_apply
+ * saw as unit properties so systemd does not reset them; zcg_destroy stops
+ * the unit. */
+
+/* systemd is "running" when this directory exists: $ZONE_SYSTEMD_RUNTIME_DIR
+ * when set (for tests that run a fake systemd on a private bus), else
+ * "/run/systemd/system". */
+#define ZCG_SYSTEMD_RUNTIME_DIR_ENV "ZONE_SYSTEMD_RUNTIME_DIR"
+const char *zcg_systemd_runtime_dir(void);
+
+/* Serialized state line naming the unit: "systemd-unit <unit> <slice>". */
+#define ZCG_SYSTEMD_STATE_KEY "systemd-unit"
+#define ZCG_SYSTEMD_JOB_TIMEOUT_USEC (30ull * 1000 * 1000)
+
+struct zcg_systemd {
+    char *unit;          /* "zone-test1.scope", or a "name.slice" */
+    char *slice;         /* the parent slice: "system.slice" */
+    bool started;        /* the unit exists (we started it, or re-opened) */
+    bool v1;             /* property flavour: MemoryLimit/CPUShares on v1 and
+                            hybrid, MemoryMax/CPUWeight on v2 */
+    bool has_memory, has_cpu, has_tasks;
+    uint64_t memory;     /* bytes, UINT64_MAX = no limit */
+    uint64_t cpu;        /* CPUShares (v1) or CPUWeight (v2) */
+    uint64_t tasks;      /* UINT64_MAX = no limit */
+};
+
+/* Unit and slice for cgroupsPath "slice:prefix:name" (NULL/"" gives
+ * "system.slice:zone:<id>"): "<prefix>-<name>.scope" ("<name>.scope"
+ * without prefix, "<name>" when it is a slice). */
+struct zcg_systemd *zcg_systemd_new(const char *cgroups_path, const char *id,
+                                    enum zcg_mode mode, struct zerr *e);
+/* From the serialized line's value "<unit> <slice>"; marked started. */
+struct zcg_systemd *zcg_systemd_parse(const char *value, enum zcg_mode mode,
+                                      struct zerr *e);
+void zcg_systemd_free(struct zcg_systemd *sd);
+/* Remembers the limits systemd must be told about at start. */
+void zcg_systemd_note_resources(struct zcg_systemd *sd,
+                                const struct zspec_resources *r);
+
+/* One StartTransientUnit property: type 's', 'b', 't', or 'p' (PIDs: an
+ * "au" holding the one pid). */
+struct zcg_sd_prop {
+    const char *name;
+    char type;
+    const char *s;
+    bool b;
+    uint64_t t;
+    uint32_t pid;
+};
+#define ZCG_SD_MAX_PROPS 10
+/* Fills out (ZCG_SD_MAX_PROPS entries) with the unit's properties for
+ * pid; returns how many. description must outlive out. */
+size_t zcg_systemd_properties(const struct zcg_systemd *sd, pid_t pid,
+                              const char *description,
+                              struct zcg_sd_prop *out);
+/* StartTransientUnit(unit, "replace", properties) and waits for its job. */
+int zcg_systemd_start(struct zcg_systemd *sd, pid_t pid, struct zerr *e);
+/* StopUnit(unit, "replace") and waits for its job; NoSuchUnit is success. */
+int zcg_systemd_stop(const struct zcg_systemd *sd, struct zerr *e);
 
 /* ------------------------------------------------------------ v2 devices */
 

@@ -310,6 +310,7 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     char created[64];
     struct zinit_args ia = {0};
     const struct zspec *s = b->spec;
+    bool rootless;
 
     memset(out, 0, sizeof *out);
     out->pid = -1;
@@ -329,9 +330,16 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
         goto fail;
     }
 
-    cg = zcg_create(s->linux_ ? s->linux_->cgroups_path : NULL, o->id, rt->systemd_cgroup, e);
-    if (!cg)
+    rootless = zcg_rootless(rt->rootless);
+    if (rootless) {
+        /* NULL cg: no delegated cgroup, and no limits were asked for */
+        if (zcg_rootless_setup(s->linux_ ? s->linux_->cgroups_path : NULL, o->id,
+                               s->linux_ ? s->linux_->resources : NULL, &cg, e) < 0)
+            goto fail;
+    } else if (!(cg = zcg_create(s->linux_ ? s->linux_->cgroups_path : NULL, o->id,
+                                 rt->systemd_cgroup, e))) {
         goto fail;
+    }
     /* Record the cgroup before anything runs in it, so that `delete --force`
      * can clean up after a create that was killed. */
     zstate_now_rfc3339(created, sizeof created);
@@ -340,24 +348,27 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     rec.rootfs = b->rootfs;
     rec.created = created;
     rec.owner = geteuid();
-    rec.cgroup = zcg_serialize(cg);
+    rec.cgroup = cg ? zcg_serialize(cg) : NULL;
     rec.ns_flags = b->clone_flags;
     rec.annotations = s->annotations;
     rec.n_annotations = s->n_annotations;
-    if (!rec.cgroup) {
+    if (cg && !rec.cgroup) {
         zerr_set(e, ENOMEM, "serialize cgroup");
         goto fail;
     }
     if (zstate_record_write(&sd, &rec, e) < 0)
         goto fail;
-    {
+    if (cg) {
         struct zspec_resources *res = zdevice_rules_build(s);
-        int rc = res ? zcg_apply(cg, res, e) : zerr_set(e, ENOMEM, "device rules");
+        int rc = !res ? zerr_set(e, ENOMEM, "device rules")
+                 : rootless ? zcg_rootless_apply(cg, s->linux_ ? s->linux_->resources : NULL,
+                                                 res, e)
+                            : zcg_apply(cg, res, e);
         zdevice_rules_free(res);
         if (rc < 0)
             goto fail;
     }
-    if (zcg_mount_entries(cg, &cg_entries, &n_cg_entries, e) < 0)
+    if (cg && zcg_mount_entries(cg, &cg_entries, &n_cg_entries, e) < 0)
         goto fail;
 
     if (o->console_socket) {
@@ -402,7 +413,7 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
         zns_write_id_maps(pid, s->linux_->uid_mappings, s->linux_->n_uid_mappings,
                           s->linux_->gid_mappings, s->linux_->n_gid_mappings, e) < 0)
         goto fail;
-    if (zcg_enter(cg, pid, e) < 0)
+    if (cg && zcg_enter(cg, pid, e) < 0)
         goto fail;
     if (zsync_send(sync[0], ZSYNC_GO, 0, NULL, -1, e) < 0)
         goto fail;

@@ -354,8 +354,13 @@ static int delete_partial(const struct zruntime *rt, const char *id, struct zerr
     tmp.dir = sd;
     s = zct_config(&tmp, &ignored);
     if (s) {
-        struct zcgroup *cg = zcg_create(s->linux_ ? s->linux_->cgroups_path : NULL, id,
-                                        rt->systemd_cgroup, &ignored);
+        const char *path = s->linux_ ? s->linux_->cgroups_path : NULL;
+        struct zcgroup *cg = NULL;
+        char why[256];
+        if (!zcg_rootless(rt->rootless))
+            cg = zcg_create(path, id, rt->systemd_cgroup, &ignored);
+        else if (zcg_create_rootless(path, id, &cg, why, sizeof why, &ignored) < 0)
+            cg = NULL;
         if (cg) {
             zcg_destroy(cg, true, &ignored);
             zcg_free(cg);
@@ -408,8 +413,12 @@ static int open_running(const struct zruntime *rt, const char *id, struct zct *c
         return zerr_set(e, ESRCH, "container not running");
     }
     if (!c->cg) {
+        bool never = !c->rec.cgroup;
         zct_close(c);
-        return zerr_set(e, ENOENT, "container %s has no cgroup", id);
+        if (never)
+            return zerr_set(e, ENOENT, "container %s has no cgroup (rootless without "
+                            "delegation, see docs/rootless.md)", id);
+        return zerr_set(e, ENOENT, "container %s: its cgroup cannot be opened", id);
     }
     return 0;
 }
