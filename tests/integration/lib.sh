@@ -261,10 +261,16 @@ zit_leaks() {
     find /sys/fs/cgroup -mindepth 1 -type d -name "*${ZIT_PREFIX}*" 2>/dev/null | sed 's/^/cgroup: /'
     # network namespaces
     ip netns list 2>/dev/null | awk -v p="$ZIT_PREFIX" 'index($1, p) == 1 { print "netns: " $1 }'
-    # processes
-    zit_leaked_pids | while read -r pid; do
-        echo "process: $pid $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)"
-    done
+    # processes; a task killed a moment ago may still be exiting, so a pid
+    # counts only if it is still there after a short pause
+    local first
+    first=$(zit_leaked_pids)
+    if [[ -n $first ]]; then
+        sleep 0.3
+        zit_leaked_pids | while read -r pid; do
+            echo "process: $pid $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)"
+        done
+    fi
 }
 
 zit_leaked_pids() {
