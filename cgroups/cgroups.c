@@ -416,7 +416,7 @@ int zcg_enter(const struct zcgroup *cg, pid_t pid, struct zerr *e)
 
 /* ------------------------------------------------------------ apply */
 
-static bool memory_requested(const struct zspec_memory *m)
+bool zcg_memory_requested(const struct zspec_memory *m)
 {
     return m && (m->has_limit || m->has_reservation || m->has_swap ||
                  m->has_swappiness || m->has_disable_oom_killer ||
@@ -461,7 +461,7 @@ int zcg_apply(const struct zcgroup *cg, const struct zspec_resources *r,
     if (r->n_unified && !zcg_dir_v2(cg))
         return zerr_set(e, EINVAL, "linux.resources.unified: this host has "
                         "no cgroup v2 hierarchy (pure cgroup v1)");
-    if (memory_requested(r->memory)) {
+    if (zcg_memory_requested(r->memory)) {
         if (!(d = need_dir(cg, "memory", e)) ||
             (d->v2 ? zcg_v2_memory(d->path, r->memory, e)
                    : zcg_v1_memory(d->path, r->memory, e)) < 0)

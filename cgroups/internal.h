@@ -355,4 +355,7 @@ int zcg_dev_prog_load(const struct bpf_insn *insns, size_t n, struct zerr *e);
 int zcg_v2_devices(const char *dir, const struct zspec_device_cgroup *d,
                    size_t n, struct zerr *e);
 
+/* True when any memory setting is present (shared by apply and rootless). */
+bool zcg_memory_requested(const struct zspec_memory *m);
+
 #endif

@@ -55,13 +55,6 @@ static bool is_deny_all(const struct zspec_device_cgroup *d)
            (!d->has_major || d->major < 0) && (!d->has_minor || d->minor < 0);
 }
 
-static bool memory_requested(const struct zspec_memory *m)
-{
-    return m && (m->has_limit || m->has_reservation || m->has_swap ||
-                 m->has_swappiness || m->has_disable_oom_killer ||
-                 m->has_kernel || m->has_kernel_tcp || m->has_use_hierarchy);
-}
-
 static bool cpu_requested(const struct zspec_cpu *c)
 {
     return c && (c->has_shares || c->has_quota || c->has_period ||
@@ -85,7 +78,7 @@ bool zcg_limits_requested(const struct zspec_resources *r)
 {
     if (!r)
         return false;
-    return memory_requested(r->memory) || cpu_requested(r->cpu) ||
+    return zcg_memory_requested(r->memory) || cpu_requested(r->cpu) ||
            (r->pids && r->pids->has_limit) || zcg_blkio_requested(r->block_io) ||
            r->n_hugepage_limits ||
            (r->network && (r->network->has_class_id ||
