@@ -326,10 +326,11 @@ static void child_operators(void *arg)
     CHECK(syscall(SYS_sched_get_priority_min, 1) == 1);
     /* GT */
     CHECK(syscall(SYS_getpgid, 2000000) == -1 && errno == 93);
-    CHECK(syscall(SYS_getpgid, 0) > 0);
+    /* 0 is a valid answer when the group leader is outside our pid ns (CI). */
+    CHECK(syscall(SYS_getpgid, 0) >= 0);
     /* LE */
     CHECK(syscall(SYS_getsid, 0) == -1 && errno == 94);
-    CHECK(syscall(SYS_getsid, getpid()) > 0);
+    CHECK(syscall(SYS_getsid, getpid()) >= 0);
     /* MASKED_EQ: all owner bits set */
     CHECK(syscall(SYS_umask, 0077) >= 0);
     CHECK(syscall(SYS_umask, 0750) == -1 && errno == 99);
