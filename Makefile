@@ -14,9 +14,9 @@ BUILD    ?= build
 VERSION  := 0.1.0
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS     := yajl libseccomp libcap libsystemd
+PKGS     := yajl libseccomp libcap libsystemd libarchive libcurl libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyajl -lseccomp -lcap -lsystemd)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyajl -lseccomp -lcap -lsystemd -larchive -lcurl -lcrypto)
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS   ?= -O2 -g
@@ -24,7 +24,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS) -D_GNU_SOURCE \
               -DZONE_VERSION='"$(VERSION)"' -DZONE_COMMIT='"$(GIT_COMMIT)"' -MMD -MP
 LDLIBS   := $(PKG_LIBS)
 
-LIB_DIRS := core namespaces cgroups runtime
+LIB_DIRS := core namespaces cgroups runtime images engine
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 CLI_SRCS := $(wildcard cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
