@@ -14,6 +14,7 @@ struct zcli {
     const char *log_format;
     bool debug;
     char **argv0;              /* the whole original argv (for re-exec) */
+    const char *storage;       /* --storage DIR: image store (NULL = default) */
 };
 
 struct zcommand {

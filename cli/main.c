@@ -127,6 +127,8 @@ static void print_main_help(void)
            "   --debug               log debug messages\n"
            "   --systemd-cgroup      use systemd to manage cgroups (cgroupsPath slice:prefix:name)\n"
            "   --rootless VALUE      true, false or auto (default: auto)\n"
+           "   --storage DIR         image and developer-container store (default:\n"
+           "                         /var/lib/zone, or $XDG_DATA_HOME/zone without root)\n"
            "   --help, -h            show help\n"
            "   --version, -v         print the version\n\n"
            "Run 'zone COMMAND --help' for a command's options.\n");
@@ -152,6 +154,7 @@ int main(int argc, char **argv)
         {"systemd-cgroup", no_argument, NULL, 's'},
         {"rootless", required_argument, NULL, 'R'},
         {"criu", required_argument, NULL, 'C'},
+        {"storage", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'v'},
         {0},
@@ -180,6 +183,7 @@ int main(int argc, char **argv)
                 return 1;
             }
             break;
+        case 'S': cli.storage = optarg; break;
         case 'C': break; /* accepted for runc compatibility; checkpointing is not offered */
         case 'h': print_main_help(); return 0;
         case 'v': print_version(); return 0;
