@@ -28,6 +28,13 @@ struct zcommand {
 extern const struct zcommand zcmd_create, zcmd_run, zcmd_start, zcmd_state, zcmd_list,
     zcmd_kill, zcmd_delete, zcmd_exec, zcmd_ps, zcmd_pause, zcmd_resume, zcmd_spec,
     zcmd_features, zcmd_update, zcmd_events;
+extern const struct zcommand zcmd_pull;
+extern const struct zcommand zcmd_import;
+extern const struct zcommand zcmd_save;
+extern const struct zcommand zcmd_load;
+extern const struct zcommand zcmd_images;
+extern const struct zcommand zcmd_rmi;
+extern const struct zcommand zcmd_image;
 
 /* Reports e (stderr, and the log), returns the exit code 1. */
 int zcli_fail(const struct zcli *cli, const char *what, const struct zerr *e);

@@ -17,6 +17,13 @@ static const struct zcommand *const commands[] = {
     &zcmd_create, &zcmd_delete, &zcmd_events, &zcmd_exec, &zcmd_features,
     &zcmd_kill, &zcmd_list, &zcmd_pause, &zcmd_ps, &zcmd_resume, &zcmd_run,
     &zcmd_spec, &zcmd_start, &zcmd_state, &zcmd_update,
+    &zcmd_pull,
+    &zcmd_import,
+    &zcmd_save,
+    &zcmd_load,
+    &zcmd_images,
+    &zcmd_rmi,
+    &zcmd_image,
 };
 
 int zcli_fail(const struct zcli *cli, const char *what, const struct zerr *e)

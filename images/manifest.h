@@ -79,7 +79,7 @@ int zindex_select(const struct zindex *x, const char *os, const char *arch,
                   const char *variant, size_t *which, struct zerr *e);
 
 /* Resolves a stored image by name or digest (or digest prefix of >= 12 hex,
- * as `zone images` prints) to its manifest digest, following a stored index
+ * see zimage_lookup) to its manifest digest, following a stored index
  * to this platform's manifest, and loads manifest and config. */
 struct zimage {
     char manifest_digest[ZDIGEST_MAX];
@@ -89,5 +89,22 @@ struct zimage {
 int zimage_load(struct zstore *s, const char *name_or_digest, struct zimage *out,
                 struct zerr *e);
 void zimage_free(struct zimage *im);
+
+/* What zimage_load and `zone rmi` accept, resolved without loading:
+ *   sha256:<64 hex>            a stored blob
+ *   <12..64 hex>, sha256:<12..64 hex>   a prefix of a tagged image's digest:
+ *                              the tag target, for an index this platform's
+ *                              manifest, or the config digest (the image ID
+ *                              podman and `zone images` print); matching two
+ *                              different images = EINVAL
+ *   NAME[:TAG][@DIGEST]        normalized (zref_parse) and looked up in the
+ *                              tags; a name without a registry is also
+ *                              tried as localhost/NAME (podman's local
+ *                              images), a pinned digest also as a blob
+ * tag_out (may be NULL) gets the tag name when a tag matched, else "".
+ * digest_out gets what it names (manifest or index). ENOENT with
+ * "NAME: image not known" when nothing matches. */
+int zimage_lookup(struct zstore *s, const char *name_or_digest, char *tag_out, size_t tag_n,
+                  char digest_out[ZDIGEST_MAX], struct zerr *e);
 
 #endif

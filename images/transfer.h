@@ -45,4 +45,10 @@ int zimage_import_rootfs(struct zstore *s, const char *tar_path, const char *nam
  * docker-archive:FILE[:REF] (a bare path = docker-archive, as podman). */
 int zimage_save(struct zstore *s, const char *name, const char *dst, struct zerr *e);
 
+enum zarchive_kind { ZARCHIVE_OCI, ZARCHIVE_DOCKER };
+/* Tells an oci-archive (index.json + oci-layout) from a docker-archive
+ * (manifest.json) by the member names; an archive with both is read as
+ * OCI (its manifests keep their digests). */
+int zarchive_detect(const char *file, enum zarchive_kind *kind, struct zerr *e);
+
 #endif
