@@ -361,6 +361,8 @@ char *spec_emit(const struct zspec *s, bool pretty, struct zerr *e);
 void spec_free(struct zspec *s);
 void spec_process_free(struct zspec_process *p);
 void spec_resources_free(struct zspec_resources *r);
+/* Releases a seccomp object built outside a spec (e.g. a default profile). */
+void spec_seccomp_free(struct zspec_seccomp *s);
 
 /* Lookups. */
 const char *spec_annotation(const struct zspec *s, const char *key);

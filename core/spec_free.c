@@ -112,6 +112,11 @@ static void seccomp_free(struct zspec_seccomp *s)
     free(s);
 }
 
+void spec_seccomp_free(struct zspec_seccomp *s)
+{
+    seccomp_free(s);
+}
+
 void spec_linux_free(struct zspec_linux *l)
 {
     if (!l)

@@ -26,6 +26,7 @@
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/process_attrs.h"
+#include "runtime/rootfs_overlay.h"
 #include "runtime/seccomp.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
@@ -138,6 +139,8 @@ int zbuild_prepare(const char *bundle_arg, struct zbuild *b, struct zerr *e)
     if (!realpath(path, rootfs))
         return zerr_sys(e, "config.json: root.path: %s", path);
     b->rootfs = strdup(rootfs);
+    if (zoverlay_validate(s, e) < 0)
+        return -1;
     if (zns_validate(s, e) < 0 || zproc_validate(s, e) < 0)
         return -1;
     if (s->linux_ && s->linux_->intel_rdt)

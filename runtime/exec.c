@@ -81,7 +81,7 @@ __attribute__((noreturn)) static void exec_process(const struct exec_child *c)
     if (p->exec_cpu_affinity && p->exec_cpu_affinity->final &&
         zproc_set_cpu_affinity(p->exec_cpu_affinity->final, &e) < 0)
         goto fail;
-    if (zinit_finalize_process(p, c->lx, c->seccomp, false, c->sync_fd, &e) < 0)
+    if (zinit_finalize_process(p, c->lx, c->seccomp, zinit_setgroups_denied(), c->sync_fd, &e) < 0)
         goto fail;
     if (zlsm_set_exec_labels(p, &e) < 0)
         goto fail;

@@ -18,6 +18,7 @@
 #include "core/cleanup.h"
 #include "core/log.h"
 #include "core/path.h"
+#include "namespaces/loopback.h"
 #include "namespaces/namespaces.h"
 #include "runtime/create_internal.h"
 #include "runtime/devices.h"
@@ -215,7 +216,7 @@ int zinit_finalize_process(const struct zspec_process *p, const struct zspec_lin
 
 /* ------------------------------------------------------------ init */
 
-static bool setgroups_is_denied(void)
+bool zinit_setgroups_denied(void)
 {
     char buf[16] = {0};
     int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
@@ -294,6 +295,9 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp, struc
             return zerr_sys(e, "become root in the user namespace (are uid/gid 0 mapped?)");
     }
     if (a->n_joins && zns_setns_all(a->joins, a->n_joins, e) < 0)
+        return -1;
+    /* a network namespace of our own starts with lo down */
+    if ((a->clone_flags & CLONE_NEWNET) && zns_loopback_up(e) < 0)
         return -1;
     if (a->clone_flags & CLONE_NEWCGROUP) {
         if (unshare(CLONE_NEWCGROUP) < 0)
@@ -388,7 +392,7 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp, struc
     if (!*envp)
         return zerr_sys(e, "build environment");
 
-    setgroups_denied = setgroups_is_denied();
+    setgroups_denied = zinit_setgroups_denied();
     if (zinit_finalize_process(p, s->linux_, a->seccomp, setgroups_denied, a->sync_fd, e) < 0)
         return -1;
     if (zinit_fd_hygiene(a->preserve_fds + a->listen_fds, e) < 0)

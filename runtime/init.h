@@ -47,6 +47,10 @@ int zinit_finalize_process(const struct zspec_process *p, const struct zspec_lin
                            struct zseccomp *seccomp, bool setgroups_denied,
                            int notify_sync_fd, struct zerr *e);
 
+/* True when /proc/self/setgroups says "deny" (a user namespace whose
+ * gid map was written without privilege): setgroups(2) would fail. */
+bool zinit_setgroups_denied(void);
+
 /* Resolves args[0] against PATH from the process env, inside the current root
  * (run after pivot_root). Fills path (PATH_MAX). Errors use the wording
  * engines map to exit codes 127/126 ("executable file not found in $PATH",

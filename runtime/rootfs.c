@@ -14,6 +14,7 @@
 #include "runtime/devices.h"
 #include "runtime/masked_paths.h"
 #include "runtime/mounts.h"
+#include "runtime/rootfs_overlay.h"
 
 static const struct zspec_linux *spec_linux(const struct zrootfs_ctx *ctx)
 {
@@ -92,6 +93,10 @@ int zrootfs_mount_all(const struct zrootfs_ctx *ctx, struct zerr *e)
         return zerr_sys(e, "set propagation of /");
     if ((root_prop & (MS_SHARED | MS_UNBINDABLE)) &&
         make_rootfs_parent_private(ctx->rootfs, e) < 0)
+        return -1;
+    /* An image rootfs (run.zone.rootfs.* annotations) is mounted here,
+     * inside our namespace only. */
+    if (zoverlay_mount_rootfs(s, ctx->rootfs, e) < 0)
         return -1;
     if (mount(ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         return zerr_sys(e, "bind rootfs %s onto itself", ctx->rootfs);

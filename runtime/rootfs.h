@@ -25,10 +25,12 @@ struct zrootfs_ctx {
 };
 
 /* Phase 1, before the createContainer hooks: "/" becomes rslave (or
- * linux.rootfsPropagation) so nothing leaks to the host, the rootfs is
- * bind-mounted onto itself (pivot_root needs a mount point), every
- * config.json mount is done in order inside it, then /dev is populated
- * (unless /dev is a bind mount): default and configured devices, /dev/ptmx,
+ * linux.rootfsPropagation) so nothing leaks to the host, the overlay of
+ * the run.zone.rootfs.* annotations is mounted onto the rootfs (see
+ * runtime/rootfs_overlay.h), the rootfs is bind-mounted onto itself
+ * (pivot_root needs a mount point), every config.json mount is done in
+ * order inside it, then /dev is populated (unless /dev is a bind mount):
+ * default and configured devices, /dev/ptmx,
  * the /proc/self/fd links, and /dev/console for a terminal. */
 int zrootfs_mount_all(const struct zrootfs_ctx *ctx, struct zerr *e);
 
