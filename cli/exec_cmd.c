@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/dev.h"
 #include "core/path.h"
 
 enum { X_CONSOLE = 256, X_CWD, X_PIDFILE, X_LABEL, X_APPARMOR, X_NNP, X_PRESERVE, X_IGNORE_PAUSED, X_CGROUP };
@@ -92,6 +93,7 @@ static int cmd_exec(struct zcli *cli, int argc, char **argv)
         {"preserve-fds", required_argument, NULL, X_PRESERVE},
         {"ignore-paused", no_argument, NULL, X_IGNORE_PAUSED},
         {"cgroup", required_argument, NULL, X_CGROUP},
+        {"interactive", no_argument, NULL, 'i'},
         {0},
     };
     struct zexec_opts o = {0};
@@ -102,9 +104,13 @@ static int cmd_exec(struct zcli *cli, int argc, char **argv)
     bool tty = false, nnp = false;
     struct zspec_process *p = NULL;
     int c, status = 255;
+    char dev_id[ZCTR_ID_LEN + 1];
+    struct zruntime dev_rt;
+    const struct zruntime *rt = &cli->rt;
 
-    while ((c = getopt_long(argc, argv, "+e:tu:g:p:dc:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+e:tiu:g:p:dc:", opts, NULL)) != -1) {
         switch (c) {
+        case 'i': break; /* podman's -i: stdin is passed through anyway */
         case X_CONSOLE: o.console_socket = optarg; break;
         case X_CWD: cwd = optarg; break;
         case 'e': envs = strv_append(envs, &n_envs, optarg); break;
@@ -133,6 +139,11 @@ static int cmd_exec(struct zcli *cli, int argc, char **argv)
     if (zcli_expect_args(&zcmd_exec, argc, optind, 1, -1))
         goto out;
     o.id = argv[optind];
+    /* a developer container's name, id or id prefix (zone run IMAGE) */
+    if (zcli_dev_resolve_runtime(cli, o.id, dev_id, &dev_rt)) {
+        o.id = dev_id;
+        rt = &dev_rt;
+    }
     if (!process_file && optind + 1 >= argc) {
         status = zcli_usage_error(&zcmd_exec, "a command is required unless --process is given");
         goto out;
@@ -152,7 +163,7 @@ static int cmd_exec(struct zcli *cli, int argc, char **argv)
             goto out;
         }
     } else {
-        struct zspec *s = zcontainer_load_config(&cli->rt, o.id, &e);
+        struct zspec *s = zcontainer_load_config(rt, o.id, &e);
         if (!s) {
             status = exec_fail(cli, NULL, &e);
             goto out;
@@ -225,7 +236,7 @@ static int cmd_exec(struct zcli *cli, int argc, char **argv)
     if (zcli_seal_self(cli))
         goto out;
     o.process = p;
-    if (zcontainer_exec(&cli->rt, &o, &status, &e) < 0)
+    if (zcontainer_exec(rt, &o, &status, &e) < 0)
         status = exec_fail(cli, "exec failed", &e);
 out:
     if (p)
@@ -248,7 +259,8 @@ const struct zcommand zcmd_exec = {
     "   --console-socket PATH    unix socket that receives the pty master\n"
     "   --cwd DIR                working directory\n"
     "   --env KEY=VALUE, -e      set an environment variable (repeatable)\n"
-    "   --tty, -t                allocate a pseudo-TTY\n"
+    "   --tty, -t                allocate a pseudo-TTY (relayed here without --console-socket)\n"
+    "   --interactive, -i        accepted for podman's -it; stdin is always passed\n"
     "   --user UID[:GID], -u     user to run as\n"
     "   --additional-gids GID, -g  additional group (repeatable)\n"
     "   --process FILE, -p FILE  process.json describing the process\n"

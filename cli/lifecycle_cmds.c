@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/dev.h"
 
 #define CREATE_HELP                                                                 \
     "   --bundle DIR, -b DIR     path to the bundle directory (default: current directory)\n" \
@@ -89,6 +90,9 @@ static int cmd_run(struct zcli *cli, int argc, char **argv)
     struct zerr e = {0};
     bool detach = false, keep = false;
     int status;
+    /* `zone run IMAGE` (developer) or runc's `run ID`: docs/developer.md */
+    if (zcli_run_is_developer(argc, argv))
+        return zcli_dev_run(cli, argc, argv);
     if (parse_create(&zcmd_run, argc, argv, &o, &detach, &keep))
         return 1;
     if (zcli_seal_self(cli))
@@ -199,7 +203,33 @@ static int cmd_delete(struct zcli *cli, int argc, char **argv)
 const struct zcommand zcmd_create = {
     "create", "create a container", "[command options] <container-id>", CREATE_HELP, cmd_create};
 const struct zcommand zcmd_run = {
-    "run", "create and run a container", "[command options] <container-id>",
+    "run", "run a container from an image, or (runc) from a bundle",
+    "[options] IMAGE [COMMAND [ARG...]]  ||  [command options] <container-id>",
+    "  From an image (podman-style; see docs/developer.md):\n"
+    "   --rm                     remove the container when it exits\n"
+    "   --detach, -d             run in the background; print the container id\n"
+    "   --interactive, -i        pass stdin to the container\n"
+    "   --tty, -t                allocate a terminal\n"
+    "   --name NAME              name the container (unique)\n"
+    "   --env, -e KEY[=VALUE]    set a variable (from ours when no value)\n"
+    "   --env-file FILE          read variables from FILE\n"
+    "   --volume, -v SRC:DST[:ro|rw]  bind-mount a host path\n"
+    "   --workdir, -w DIR        working directory\n"
+    "   --user, -u USER[:GROUP]  user to run as (name or id)\n"
+    "   --entrypoint CMD         replace the image's entrypoint (\"\" for none)\n"
+    "   --network, --net MODE    none, host, private (default) or pasta\n"
+    "   --publish, -p [IP:]HOST:CTR[/udp]  forward a port (--network pasta)\n"
+    "   --memory, -m SIZE        memory limit (k, m, g suffixes)\n"
+    "   --cpus N                 CPU limit (e.g. 1.5)\n"
+    "   --pids-limit N           process limit (-1: unlimited)\n"
+    "   --read-only              read-only root filesystem\n"
+    "   --cap-add CAP, --cap-drop CAP  change capabilities (ALL allowed)\n"
+    "   --security-opt OPT       seccomp=FILE, seccomp=unconfined, no-new-privileges\n"
+    "   --timeout SECONDS        kill the container after SECONDS (exit 124)\n"
+    "   --hostname, -h NAME      the container's hostname\n"
+    "   --pull POLICY            missing (default), always or never\n"
+    "\n  From a bundle (runc; chosen when a runc-only option is given, or when the\n"
+    "  only argument is an id and ./config.json exists):\n"
     CREATE_HELP "   --detach, -d             detach from the container's process\n"
                 "   --keep                   do not delete the container after it exits\n",
     cmd_run};

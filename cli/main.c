@@ -21,6 +21,10 @@ static const struct zcommand *const commands[] = {
     &zcmd_import,
     &zcmd_save,
     &zcmd_load,
+    &zcmd_logs,
+    &zcmd_stop,
+    &zcmd_rm,
+    &zcmd_inspect,
     &zcmd_images,
     &zcmd_rmi,
     &zcmd_image,
@@ -223,8 +227,13 @@ int main(int argc, char **argv)
             if (!strcmp(argv[j], "--"))
                 break;
             if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
-                /* exec's command may have its own -h: only before the id */
-                if (commands[i] == &zcmd_exec || commands[i] == &zcmd_ps) {
+                /* exec's and run's command may have its own -h: only
+                 * before the id / image; for run, -h alone is help (runc)
+                 * and otherwise the developer run's --hostname */
+                if (commands[i] == &zcmd_run && !strcmp(argv[j], "-h") && argc - optind > 2)
+                    break;
+                if (commands[i] == &zcmd_exec || commands[i] == &zcmd_ps ||
+                    commands[i] == &zcmd_run) {
                     bool before_id = true;
                     for (int k = optind + 1; k < j; k++)
                         if (argv[k][0] != '-')

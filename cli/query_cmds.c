@@ -10,6 +10,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "cli/cli.h"
+#include "cli/dev.h"
 #include "core/cleanup.h"
 
 #define GEN_STR(g, s) yajl_gen_string(g, (const unsigned char *)(s), strlen(s))
@@ -257,6 +258,9 @@ static int cmd_ps(struct zcli *cli, int argc, char **argv)
     size_t n;
     int c, rc = 0;
 
+    /* no container id: podman's list of developer containers */
+    if (zcli_ps_is_developer(argc, argv))
+        return zcli_dev_ps(cli, argc, argv);
     while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
         if (c == 'f')
             format = optarg;
@@ -289,6 +293,13 @@ const struct zcommand zcmd_list = {
     "   --quiet, -q                  display only container IDs\n",
     cmd_list};
 const struct zcommand zcmd_ps = {
-    "ps", "display the processes running inside a container", "[command options] <container-id> [ps options]",
+    "ps", "list developer containers, or (runc) the processes inside a container",
+    "[-a] [-q] [--format json]  ||  [command options] <container-id> [ps options]",
+    "  Without an id (podman-style list of developer containers):\n"
+    "   --all, -a                    also containers that are not running\n"
+    "   --quiet, -q                  only ids\n"
+    "   --no-trunc                   full ids and commands\n"
+    "   --format FORMAT              table or json\n"
+    "  With an id (runc):\n"
     "   --format FORMAT, -f FORMAT   table (ps output) or json (array of pids) (default: table)\n",
     cmd_ps};

@@ -1,0 +1,31 @@
+/* The developer side of the CLI (podman-style commands over engine/),
+ * shared by the files whose verbs have a runc meaning too (run, ps, exec).
+ * See docs/developer.md for how the two meanings are told apart. */
+#ifndef ZONE_CLI_DEV_H
+#define ZONE_CLI_DEV_H
+
+#include <stdbool.h>
+
+#include "cli/cli.h"
+#include "engine/containers.h"
+
+/* `zone run` argv (argv[0] = "run"): true when it is the developer run
+ * (zone run IMAGE), false for runc's OCI run. */
+bool zcli_run_is_developer(int argc, char **argv);
+/* `zone run IMAGE [CMD...]` */
+int zcli_dev_run(struct zcli *cli, int argc, char **argv);
+/* `zone ps` without a container id: the developer list. */
+int zcli_dev_ps(struct zcli *cli, int argc, char **argv);
+/* `zone ps` argv: true when it names no container (developer list). */
+bool zcli_ps_is_developer(int argc, char **argv);
+
+/* The store directory as an absolute path (--storage or the default). */
+const char *zcli_store_dir(const struct zcli *cli, char *buf, size_t size);
+
+/* For exec: when name is not a container under cli->rt.root but a
+ * developer container's name, id or id prefix, fills id and rt (its state
+ * root) and returns true. */
+bool zcli_dev_resolve_runtime(const struct zcli *cli, const char *name,
+                              char id[ZCTR_ID_LEN + 1], struct zruntime *rt);
+
+#endif

@@ -1,0 +1,37 @@
+/* --network pasta: Debian's `pasta` (package passt) gives the container's
+ * network namespace a tap interface whose traffic it carries over ordinary
+ * host sockets, with -p port mappings, and no privileges needed. The
+ * monitor starts it after create (the namespace exists) and before start,
+ * and stops it once the container has exited. */
+#ifndef ZONE_ENGINE_PASTA_H
+#define ZONE_ENGINE_PASTA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "core/error.h"
+
+struct zpasta {
+    pid_t pid;       /* the pasta daemon, 0 when none */
+    int pidfd;       /* pins pid against reuse, -1 when none */
+};
+
+void zpasta_init(struct zpasta *p);
+/* Checks that pasta is installed and /dev/net/tun usable; the error names
+ * the package or the device. */
+int zpasta_available(struct zerr *e);
+/* Attaches pasta to the network (and, rootless, user) namespace of
+ * ctr_pid, configures the interface and forwards the -p ports. Returns
+ * once pasta has finished configuring the namespace. */
+int zpasta_start(struct zpasta *p, pid_t ctr_pid, bool rootless, char *const *publish,
+                 size_t n_publish, struct zerr *e);
+/* Stops the daemon (SIGTERM, then SIGKILL after 1 s). */
+void zpasta_stop(struct zpasta *p);
+/* Tells p that pid was reaped by the caller (pasta's daemon can be
+ * reparented to a subreaper). */
+void zpasta_reaped(struct zpasta *p, pid_t pid);
+/* [IP:]HOSTPORT:CTRPORT[/tcp|/udp] or PORT[/tcp|/udp]; ports 1-65535. */
+int zpasta_check_publish(const char *spec, struct zerr *e);
+
+#endif
