@@ -1,0 +1,53 @@
+# Helpers for VM tests (sourced by tests/vm/t_*.sh). They run inside the
+# kvm-host.sh guest (see run.sh), with /dev/kvm and the host's / read-only.
+
+VMM_BOOT=${VMM_BOOT:-$PWD/build/vmm-boot}
+
+# The guest kernel: the host's Debian bzImage (/boot/vmlinuz-*), else the one
+# kvm-host.sh booted this guest with.
+vm_kernel() {
+    local k
+    for k in /boot/vmlinuz-*; do
+        [ -r "$k" ] && { echo "$k"; return 0; }
+    done
+    [ -n "${KVMHOST_KERNEL:-}" ] && [ -r "$KVMHOST_KERNEL" ] && { echo "$KVMHOST_KERNEL"; return 0; }
+    return 1
+}
+
+# vm_initramfs OUT SCRIPT: a gzip'ed newc cpio holding busybox-static as
+# /bin/busybox (with sh/echo/... links) and SCRIPT as /init.
+vm_initramfs() {
+    local out=$1 script=$2 dir
+    dir=$(mktemp -d /tmp/zone-vm-initramfs.XXXXXX)
+    mkdir -p "$dir/bin" "$dir/proc" "$dir/sys" "$dir/dev"
+    cp /bin/busybox "$dir/bin/busybox"
+    for app in sh echo cat mount reboot sleep; do ln -s busybox "$dir/bin/$app"; done
+    printf '%s\n' "$script" > "$dir/init"
+    chmod 755 "$dir/init"
+    (cd "$dir" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) > "$out"
+    rm -rf "$dir"
+}
+
+vm_fail() { echo "FAIL: $*" >&2; exit 1; }
+vm_skip() { echo "SKIP: $*" >&2; exit 77; }
+
+# vm_boot_check KERNEL CPUS: boots KERNEL with a busybox /init that prints a
+# marker and the CPU count, then reboots; checks the marker, the count, the
+# monitor's exit status 0 and its "guest stopped: reset" report.
+vm_boot_check() {
+    local kernel=$1 cpus=$2 work rc=0
+    work=$(mktemp -d /tmp/zone-vm-boot.XXXXXX)
+    vm_initramfs "$work/initrd.gz" '#!/bin/busybox sh
+/bin/busybox echo ZONE-VM-INIT-OK
+/bin/busybox mount -t proc proc /proc
+/bin/busybox echo ZONE-VM-CPUS=$(/bin/busybox grep -c ^processor /proc/cpuinfo)
+/bin/busybox reboot -f'
+    "$VMM_BOOT" --timestamps --timeout "${VM_BOOT_TIMEOUT:-90}" -k "$kernel" -i "$work/initrd.gz" \
+        -n "$cpus" -m 256 -c "console=ttyS0 reboot=k panic=-1 quiet" >"$work/out" 2>"$work/err" || rc=$?
+    cat "$work/out" "$work/err"
+    grep -q 'ZONE-VM-INIT-OK' "$work/out" || { rm -rf "$work"; vm_fail "no /init marker on the console (exit $rc)"; }
+    grep -Eq "ZONE-VM-CPUS=${cpus}([^0-9]|$)" "$work/out" || { rm -rf "$work"; vm_fail "the guest did not see $cpus CPUs"; }
+    grep -q 'guest stopped: reset' "$work/err" || { rm -rf "$work"; vm_fail "the monitor did not report the guest's reset"; }
+    rm -rf "$work"
+    [ "$rc" -eq 0 ] || vm_fail "vmm-boot exited $rc"
+}
