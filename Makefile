@@ -121,4 +121,24 @@ deps:
 clean:
 	rm -rf $(BUILD)
 
+# Benchmarks against crun, runc and a floor program (docs/performance.md).
+# bench-smoke: a few iterations and 10 containers; checks the harness and
+# fails if any runtime command fails, asserts no timings.
+BENCH_TOOLS := $(BUILD)/bench/timer $(BUILD)/bench/floor
+.PHONY: bench bench-smoke
+$(BUILD)/bench/timer: bench/timer.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
+
+# Static, so that the floor pays no dynamic loading either.
+$(BUILD)/bench/floor: bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -static -o $@ $<
+
+bench: all $(BENCH_TOOLS)
+	@bash bench/run.sh
+
+bench-smoke: all $(BENCH_TOOLS)
+	@bash bench/run.sh --smoke
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
