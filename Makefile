@@ -27,11 +27,18 @@ LDLIBS   := $(PKG_LIBS)
 LIB_DIRS := core namespaces cgroups runtime images engine vm-sandbox/vmm
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 CLI_SRCS := $(wildcard cli/*.c)
+# Two binaries from one CLI: zone (runc's verbs; hands the image and
+# developer verbs to zone-dev) links no libcurl, libarchive or libcrypto,
+# so every runtime call stays small and fast; zone-dev has everything.
+DEV_ONLY_SRCS := cli/dev_run.c cli/dev_cmds.c cli/image_cmds.c cli/pull_cmd.c \
+                 cli/transfer_cmds.c cli/commands_dev.c
+RUNTIME_ONLY_SRCS := cli/dev_forward.c cli/commands_runtime.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+RUNTIME_CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(DEV_ONLY_SRCS),$(CLI_SRCS)))
+DEV_CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(RUNTIME_ONLY_SRCS),$(CLI_SRCS)))
 
 SAN      := $(BUILD)/asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -40,7 +47,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(SAN)/tests/%)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 .PHONY: all check check-unit check-integration check-v2 install clean deps demo
-all: $(BUILD)/zone $(BUILD)/libzone.a
+all: $(BUILD)/zone $(BUILD)/zone-dev $(BUILD)/libzone.a
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -59,8 +66,12 @@ $(SAN)/libzone.a: $(SAN_LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/zone: $(CLI_OBJS) $(BUILD)/libzone.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libzone.a $(LDLIBS)
+# --as-needed: only the libraries the runtime's objects use are loaded.
+$(BUILD)/zone: $(RUNTIME_CLI_OBJS) $(BUILD)/libzone.a
+	$(CC) $(CFLAGS) -Wl,--as-needed -o $@ $(RUNTIME_CLI_OBJS) $(BUILD)/libzone.a $(LDLIBS)
+
+$(BUILD)/zone-dev: $(DEV_CLI_OBJS) $(BUILD)/libzone.a
+	$(CC) $(CFLAGS) -o $@ $(DEV_CLI_OBJS) $(BUILD)/libzone.a $(LDLIBS)
 
 $(SAN)/tests/%: tests/unit/%.c $(SAN)/libzone.a
 	@mkdir -p $(dir $@)
@@ -70,18 +81,22 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -o $@ $<
 
-# The README's quick start: dependencies, build, a busybox bundle made
-# locally, and one container run from it.
+# The README's quick start: dependencies, build, a busybox image made
+# locally (no registry), and one container run from it the way developers
+# and CI use zone; then the same root filesystem as a runc-style bundle.
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@sh scripts/make-busybox-bundle.sh $(BUILD)/demo-bundle >/dev/null
-	@cd $(BUILD)/demo-bundle && jq '.process.terminal = false | .process.args = ["sh", "-c", "echo hello from zone: $$(hostname), pid $$$$, uid $$(id -u); uname -sr"]' config.json > config.json.new && mv config.json.new config.json
+	@rm -rf $(BUILD)/demo-bundle && sh scripts/make-busybox-bundle.sh $(BUILD)/demo-bundle >/dev/null
+	@tar --numeric-owner -C $(BUILD)/demo-bundle/rootfs -cf $(BUILD)/demo-rootfs.tar .
+	@$(BUILD)/zone import $(BUILD)/demo-rootfs.tar zone-demo >/dev/null
+	$(BUILD)/zone run --rm --network none zone-demo sh -c 'echo "hello from zone: image zone-demo, pid $$$$, uid $$(id -u), kernel $$(uname -r)"'
+	@cd $(BUILD)/demo-bundle && jq '.process.terminal = false | .process.args = ["sh", "-c", "echo hello from zone: bundle, $$(hostname), pid $$$$"]' config.json > config.json.new && mv config.json.new config.json
 	$(BUILD)/zone run --bundle $(BUILD)/demo-bundle zone-demo-$$$$
 
 check-unit: $(UNIT_BINS)
 	@sh tests/unit/run.sh $(UNIT_BINS)
 
-check-integration: all $(HELPER_BINS)
+check-integration: all $(HELPER_BINS) $(BUILD)/tests/vmctl
 	@bash tests/integration/run.sh
 
 # The guest sees the host's root read-only plus this tree read-write, so the
@@ -105,15 +120,22 @@ check-v2: all $(HELPER_BINS)
 $(BUILD)/vmm-boot: vm-sandbox/vmm/vmm-boot/vmm-boot.c $(BUILD)/libzone.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzone.a $(LDLIBS) -lpthread
 
-check-vm: $(BUILD)/vmm-boot
-	@KVM_HOST=$(KVM_HOST) bash tests/vm/run.sh
+# vmctl: the host side of the guest agent's control protocol, for tests.
+$(BUILD)/tests/vmctl: tests/vm/vmctl.c $(BUILD)/libzone.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzone.a $(LDLIBS)
+
+check-vm: $(BUILD)/vmm-boot $(BUILD)/zone-agent $(BUILD)/tests/vmctl
+	@KVM_HOST=$(KVM_HOST) VM_TEST_ATTEMPTS=$${VM_TEST_ATTEMPTS:-3} bash tests/vm/run.sh
 
 check: deps
-	@$(MAKE) --no-print-directory check-unit check-integration check-v2
+	@$(MAKE) --no-print-directory check-unit check-integration check-v2 check-vm bench-smoke
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/zone $(DESTDIR)$(PREFIX)/bin/zone
+	install -d $(DESTDIR)$(PREFIX)/libexec/zone
+	install -m 0755 $(BUILD)/zone-dev $(DESTDIR)$(PREFIX)/libexec/zone/zone-dev
 
 deps:
 	@sh scripts/install-deps.sh

@@ -301,8 +301,20 @@ static const char *find_override(char *lines, const char *key)
     return NULL;
 }
 
-struct zcgroup *zcg_open_in(const struct zcg_layout *l, const char *serialized,
-                            struct zerr *e)
+static bool has_freezer(const struct zcg_hier *h)
+{
+    if (h->v2)
+        return true;
+    for (char **c = h->controllers; c && *c; c++)
+        if (!strcmp(*c, "freezer"))
+            return true;
+    return false;
+}
+
+/* only_freezer: just the hierarchies that can freeze (what the status of
+ * a container needs: `list` asks it of every container). */
+static struct zcgroup *open_in(const struct zcg_layout *l, const char *serialized,
+                               bool only_freezer, struct zerr *e)
 {
     _cleanup_free_ char *copy = strdup(serialized ? serialized : "");
     _cleanup_free_ char *rel = NULL;
@@ -346,6 +358,8 @@ struct zcgroup *zcg_open_in(const struct zcg_layout *l, const char *serialized,
             goto fail;
     }
     for (size_t i = 0; i < l->n; i++) {
+        if (only_freezer && !has_freezer(&l->h[i]))
+            continue;
         /* find_override cuts lines in place: search a fresh copy each time */
         _cleanup_free_ char *lines = rest ? strdup(rest) : NULL;
         _cleanup_free_ char *over = NULL;
@@ -356,14 +370,31 @@ struct zcgroup *zcg_open_in(const struct zcg_layout *l, const char *serialized,
         }
         if (o && !(over = zcg_normalize_path(o, e)))
             goto fail;
-        cg->n = i + 1;
-        if (dir_init(&cg->d[i], &l->h[i], l->mode, over ? over : cg->rel, e) < 0)
+        if (dir_init(&cg->d[cg->n++], &l->h[i], l->mode, over ? over : cg->rel, e) < 0)
             goto fail;
     }
     return cg;
 fail:
     zcg_free(cg);
     return NULL;
+}
+
+struct zcgroup *zcg_open_in(const struct zcg_layout *l, const char *serialized,
+                            struct zerr *e)
+{
+    return open_in(l, serialized, false, e);
+}
+
+int zcg_record_is_frozen(const char *serialized, bool *frozen, struct zerr *e)
+{
+    const struct zcg_layout *l = zcg_host_layout(e);
+    struct zcgroup *cg = l ? open_in(l, serialized, true, e) : NULL;
+    int rc;
+    if (!cg)
+        return -1;
+    rc = zcg_is_frozen(cg, frozen, e);
+    zcg_free(cg);
+    return rc;
 }
 
 struct zcgroup *zcg_open(const char *serialized, struct zerr *e)

@@ -51,7 +51,32 @@ enum zcg_mode zcg_mode_of(const struct zcgroup *cg);
 /* The container's path inside the hierarchies, e.g. "/zone/abc". */
 const char *zcg_path(const struct zcgroup *cg);
 
+/* zcg_is_frozen of a recorded cgroup (zcg_serialize), opening only the
+ * hierarchies that can freeze. */
+int zcg_record_is_frozen(const char *serialized, bool *frozen, struct zerr *e);
+
+/* Moves pid (and its threads) into every hierarchy: cgroup.procs writes. */
 int zcg_enter(const struct zcgroup *cg, pid_t pid, struct zerr *e);
+
+/* The fast way in for a new process (cgroups/entry.c): the parent opens
+ * the entry; the child, single-threaded, calls zcg_entry_join_self (v1)
+ * and is cloned with CLONE_INTO_CGROUP into v2_dir_fd (v2). */
+struct zcg_entry {
+    int *tasks_fds;      /* the v1 hierarchies' `tasks` files */
+    size_t n_tasks;
+    int v2_dir_fd;       /* the v2 cgroup directory, or -1 */
+};
+/* Whether cg can be entered that way (not with the systemd driver). */
+bool zcg_entry_usable(const struct zcgroup *cg);
+int zcg_entry_open(const struct zcgroup *cg, struct zcg_entry *ent, struct zerr *e);
+int zcg_entry_join_self(struct zcg_entry *ent, struct zerr *e);
+void zcg_entry_close(struct zcg_entry *ent);
+/* A fork-like clone with flags (namespaces; SIGCHLD is added), into the
+ * v2 cgroup directory v2_dir_fd when it is >= 0 and the kernel can
+ * (*into_v2 tells). */
+pid_t zcg_clone_into(int flags, int v2_dir_fd, bool *into_v2);
+/* The v2 part of zcg_enter, for when CLONE_INTO_CGROUP was not possible. */
+int zcg_enter_v2(const struct zcgroup *cg, pid_t pid, struct zerr *e);
 int zcg_apply(const struct zcgroup *cg, const struct zspec_resources *r,
               struct zerr *e);
 /* Waits until the cgroup reports FROZEN / THAWED (bounded wait). */

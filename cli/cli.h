@@ -22,8 +22,14 @@ struct zcommand {
     const char *summary;
     const char *usage;         /* the part after "zone NAME " */
     const char *help;          /* option list */
+    /* NULL in the runtime binary for the verbs it hands to zone-dev */
     int (*run)(struct zcli *cli, int argc, char **argv);
 };
+
+/* The verbs of this binary (cli/commands_runtime.c for zone,
+ * cli/commands_dev.c for zone-dev), sorted as `zone --help` lists them. */
+extern const struct zcommand *const zcli_commands[];
+extern const size_t zcli_n_commands;
 
 extern const struct zcommand zcmd_create, zcmd_run, zcmd_start, zcmd_state, zcmd_list,
     zcmd_kill, zcmd_delete, zcmd_exec, zcmd_ps, zcmd_pause, zcmd_resume, zcmd_spec,
@@ -52,6 +58,11 @@ int zcli_expect_args(const struct zcommand *cmd, int argc, int optind_, int min,
 int zcli_parse_signal(const char *s);
 /* Re-executes through the sealed binary (CVE-2019-5736) when needed. */
 int zcli_seal_self(struct zcli *cli);
+/* The same, only when it is needed: without root, or when the container
+ * (config_path) or the new process (wants_ptrace) may hold
+ * CAP_SYS_PTRACE. The re-exec costs a second program load (about 20% of
+ * `run`, docs/performance.md). */
+int zcli_seal_unless_safe(struct zcli *cli, const char *config_path, bool wants_ptrace);
 /* Parses a non-negative decimal int; -1 on error. */
 long long zcli_parse_int(const char *s);
 

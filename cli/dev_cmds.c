@@ -148,23 +148,6 @@ static void command_text(const struct zctr *c, char *buf, size_t n)
 
 /* ----------------------------------------------------------------- ps */
 
-static bool ps_takes_value(const char *a)
-{
-    return !strcmp(a, "--format") || !strcmp(a, "-f") || !strcmp(a, "--filter");
-}
-
-bool zcli_ps_is_developer(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--"))
-            return i + 1 >= argc;
-        if (argv[i][0] != '-')
-            return false;           /* a container id: runc's ps */
-        if (ps_takes_value(argv[i]))
-            i++;
-    }
-    return true;
-}
 
 static void gen_kv(yajl_gen g, const char *k, const char *v)
 {

@@ -15,114 +15,6 @@
 #include "core/path.h"
 #include "engine/dev_run.h"
 
-enum {
-    O_RM = 300, O_NAME, O_ENV_FILE, O_ENTRYPOINT, O_NETWORK, O_CPUS, O_PIDS, O_READ_ONLY,
-    O_CAP_ADD, O_CAP_DROP, O_SECURITY_OPT, O_TIMEOUT, O_PULL, O_HELP,
-};
-
-static const struct option dev_opts[] = {
-    {"rm", no_argument, NULL, O_RM},
-    {"detach", no_argument, NULL, 'd'},
-    {"interactive", no_argument, NULL, 'i'},
-    {"tty", no_argument, NULL, 't'},
-    {"name", required_argument, NULL, O_NAME},
-    {"env", required_argument, NULL, 'e'},
-    {"env-file", required_argument, NULL, O_ENV_FILE},
-    {"volume", required_argument, NULL, 'v'},
-    {"workdir", required_argument, NULL, 'w'},
-    {"user", required_argument, NULL, 'u'},
-    {"entrypoint", required_argument, NULL, O_ENTRYPOINT},
-    {"network", required_argument, NULL, O_NETWORK},
-    {"net", required_argument, NULL, O_NETWORK},
-    {"publish", required_argument, NULL, 'p'},
-    {"memory", required_argument, NULL, 'm'},
-    {"cpus", required_argument, NULL, O_CPUS},
-    {"pids-limit", required_argument, NULL, O_PIDS},
-    {"read-only", no_argument, NULL, O_READ_ONLY},
-    {"cap-add", required_argument, NULL, O_CAP_ADD},
-    {"cap-drop", required_argument, NULL, O_CAP_DROP},
-    {"security-opt", required_argument, NULL, O_SECURITY_OPT},
-    {"timeout", required_argument, NULL, O_TIMEOUT},
-    {"hostname", required_argument, NULL, 'h'},
-    {"pull", required_argument, NULL, O_PULL},
-    {"help", no_argument, NULL, O_HELP},
-    {0},
-};
-static const char dev_short[] = "+dite:v:w:u:p:m:h:";
-
-/* ----------------------------------------------------------- dispatch */
-
-/* runc's run flags that the developer run does not have */
-static const char *const runc_only[] = {
-    "bundle", "pid-file", "console-socket", "no-pivot", "no-new-keyring",
-    "preserve-fds", "keep", "no-subreaper",
-};
-
-static bool valid_runtime_id(const char *s)
-{
-    if (!isalnum((unsigned char)s[0]))
-        return false;
-    for (const char *c = s; *c; c++)
-        if (!isalnum((unsigned char)*c) && !strchr("_.+-", *c))
-            return false;
-    return strlen(s) <= 1024;
-}
-
-static bool short_takes_arg(char c)
-{
-    const char *at = strchr(dev_short + 1, c);
-    return at && at[1] == ':';
-}
-
-bool zcli_run_is_developer(int argc, char **argv)
-{
-    bool dev_only = false;
-    int positional = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) {
-            positional = argc - i - 1;
-            break;
-        }
-        if (a[0] != '-' || a[1] == '\0') {
-            positional = argc - i;
-            break;
-        }
-        if (a[1] == '-') {
-            const char *name = a + 2;
-            size_t len = strcspn(name, "=");
-            const struct option *o = NULL;
-            for (size_t k = 0; k < ZARRAY_SIZE(runc_only); k++)
-                if (strlen(runc_only[k]) == len && !strncmp(runc_only[k], name, len))
-                    return false;
-            if ((len == 6 && !strncmp(name, "detach", 6)) || (len == 4 && !strncmp(name, "help", 4)))
-                continue;
-            dev_only = true;
-            for (const struct option *d = dev_opts; d->name; d++)
-                if (strlen(d->name) == len && !strncmp(d->name, name, len))
-                    o = d;
-            if (o && o->has_arg == required_argument && !name[len])
-                i++;
-            continue;
-        }
-        for (const char *c = a + 1; *c; c++) {
-            if (*c == 'b')
-                return false;          /* runc's -b BUNDLE */
-            if (*c == 'd')
-                continue;
-            dev_only = true;
-            if (short_takes_arg(*c)) {
-                if (!c[1])
-                    i++;
-                break;
-            }
-        }
-    }
-    if (dev_only || positional != 1)
-        return true;
-    /* `zone run ID` in a bundle directory stays runc's run */
-    return !valid_runtime_id(argv[argc - 1]) || access("config.json", F_OK) != 0;
-}
 
 /* -------------------------------------------------------------- parsing */
 
@@ -302,18 +194,18 @@ int zcli_dev_run(struct zcli *cli, int argc, char **argv)
     f->network = ZNET_PRIVATE;
     o.pull = ZPULL_MISSING;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, dev_short, dev_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, zcli_dev_run_shortopts, zcli_dev_run_options, NULL)) != -1) {
         switch (c) {
-        case O_RM: o.rm = true; break;
+        case DEVOPT_RM: o.rm = true; break;
         case 'd': o.detach = true; break;
         case 'i': f->interactive = true; break;
         case 't': f->tty = true; break;
-        case O_NAME: f->name = optarg; break;
+        case DEVOPT_NAME: f->name = optarg; break;
         case 'e':
             if (push(&f->env, &f->n_env, optarg) < 0)
                 goto nomem;
             break;
-        case O_ENV_FILE:
+        case DEVOPT_ENV_FILE:
             if (read_env_file(optarg, &f->env, &f->n_env) < 0)
                 goto out;
             break;
@@ -331,8 +223,8 @@ int zcli_dev_run(struct zcli *cli, int argc, char **argv)
         }
         case 'w': f->workdir = optarg; break;
         case 'u': f->user = optarg; break;
-        case O_ENTRYPOINT: f->entrypoint = optarg; break;
-        case O_NETWORK:
+        case DEVOPT_ENTRYPOINT: f->entrypoint = optarg; break;
+        case DEVOPT_NETWORK:
             if (!strcmp(optarg, "none"))
                 f->network = ZNET_NONE;
             else if (!strcmp(optarg, "host"))
@@ -357,7 +249,7 @@ int zcli_dev_run(struct zcli *cli, int argc, char **argv)
                 goto out;
             }
             break;
-        case O_CPUS: {
+        case DEVOPT_CPUS: {
             char *end;
             f->cpus = strtod(optarg, &end);
             if (*end || !(f->cpus > 0) || f->cpus > 4096) {
@@ -366,7 +258,7 @@ int zcli_dev_run(struct zcli *cli, int argc, char **argv)
             }
             break;
         }
-        case O_PIDS:
+        case DEVOPT_PIDS:
             if (!strcmp(optarg, "-1")) {
                 f->pids_limit = -1;
             } else {
@@ -378,16 +270,16 @@ int zcli_dev_run(struct zcli *cli, int argc, char **argv)
                 f->pids_limit = n == 0 ? -1 : n;   /* podman: 0 = unlimited */
             }
             break;
-        case O_READ_ONLY: f->read_only = true; break;
-        case O_CAP_ADD:
+        case DEVOPT_READ_ONLY: f->read_only = true; break;
+        case DEVOPT_CAP_ADD:
             if (add_caps(&f->cap_add, &f->n_cap_add, optarg) < 0)
                 goto nomem;
             break;
-        case O_CAP_DROP:
+        case DEVOPT_CAP_DROP:
             if (add_caps(&f->cap_drop, &f->n_cap_drop, optarg) < 0)
                 goto nomem;
             break;
-        case O_SECURITY_OPT:
+        case DEVOPT_SECURITY_OPT:
             if (!strncmp(optarg, "seccomp=", 8) && optarg[8]) {
                 f->seccomp_profile = optarg + 8;
             } else if (!strcmp(optarg, "no-new-privileges") ||
@@ -400,7 +292,7 @@ int zcli_dev_run(struct zcli *cli, int argc, char **argv)
                 goto out;
             }
             break;
-        case O_TIMEOUT:
+        case DEVOPT_TIMEOUT:
             n = zcli_parse_int(optarg);
             if (n < 0) {
                 status = usage_error("--timeout: invalid number of seconds \"%s\"", optarg);
@@ -409,7 +301,7 @@ int zcli_dev_run(struct zcli *cli, int argc, char **argv)
             o.timeout = n;
             break;
         case 'h': f->hostname = optarg; break;
-        case O_PULL:
+        case DEVOPT_PULL:
             if (!strcmp(optarg, "missing"))
                 o.pull = ZPULL_MISSING;
             else if (!strcmp(optarg, "always"))
@@ -421,12 +313,12 @@ int zcli_dev_run(struct zcli *cli, int argc, char **argv)
                 goto out;
             }
             break;
-        case O_HELP:
+        case DEVOPT_HELP:
             zcli_print_help(&zcmd_run);
             status = 0;
             goto out;
         default:
-            if (optopt && strchr(dev_short, optopt))
+            if (optopt && strchr(zcli_dev_run_shortopts, optopt))
                 status = usage_error("option -%c needs a value", optopt);
             else
                 status = usage_error("unknown option %s", argv[optind - 1]);

@@ -9,26 +9,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/dev.h"
+#include "cgroups/cgroups.h"
 #include "core/log.h"
 #include "core/spec.h"
 #include "runtime/selfexe.h"
-
-static const struct zcommand *const commands[] = {
-    &zcmd_create, &zcmd_delete, &zcmd_events, &zcmd_exec, &zcmd_features,
-    &zcmd_kill, &zcmd_list, &zcmd_pause, &zcmd_ps, &zcmd_resume, &zcmd_run,
-    &zcmd_spec, &zcmd_start, &zcmd_state, &zcmd_update,
-    &zcmd_pull,
-    &zcmd_import,
-    &zcmd_save,
-    &zcmd_load,
-    &zcmd_logs,
-    &zcmd_stop,
-    &zcmd_rm,
-    &zcmd_inspect,
-    &zcmd_images,
-    &zcmd_rmi,
-    &zcmd_image,
-};
 
 int zcli_fail(const struct zcli *cli, const char *what, const struct zerr *e)
 {
@@ -110,6 +95,42 @@ int zcli_parse_signal(const char *s)
     return -1;
 }
 
+/* Whether the text of a config or process file could grant
+ * CAP_SYS_PTRACE: any mention of PTRACE counts, and so does a file that
+ * cannot be read (the command will fail on it anyway). */
+static bool file_mentions_ptrace(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char buf[65536];
+    size_t n;
+    bool found = false;
+    if (!f)
+        return true;
+    /* overlapping reads so that a word split between two blocks is seen */
+    size_t keep = 0;
+    while (!found && (n = fread(buf + keep, 1, sizeof buf - 1 - keep, f)) > 0) {
+        n += keep;
+        buf[n] = '\0';
+        found = strcasestr(buf, "PTRACE") != NULL || memchr(buf, '\0', n) != NULL;
+        keep = n < 8 ? n : 8;
+        memmove(buf, buf + n - keep, keep);
+    }
+    fclose(f);
+    return found;
+}
+
+int zcli_seal_unless_safe(struct zcli *cli, const char *config_path, bool wants_ptrace)
+{
+    /* The init and an exec'd process are not dumpable until they exec
+     * (runtime/init.c, runtime/exec.c), so a container reaches this binary
+     * through /proc/PID/exe only with CAP_SYS_PTRACE in our user
+     * namespace. Without root that protection is not used. */
+    if (geteuid() != 0 || zcg_rootless(cli->rt.rootless) || wants_ptrace ||
+        file_mentions_ptrace(config_path))
+        return zcli_seal_self(cli);
+    return 0;
+}
+
 int zcli_seal_self(struct zcli *cli)
 {
     struct zerr e = {0};
@@ -128,8 +149,8 @@ static void print_main_help(void)
     printf("NAME:\n   zone - a fast, small OCI container runtime\n\n"
            "USAGE:\n   zone [global options] command [command options] [arguments...]\n\n"
            "COMMANDS:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        printf("   %-10s %s\n", commands[i]->name, commands[i]->summary);
+    for (size_t i = 0; i < zcli_n_commands; i++)
+        printf("   %-10s %s\n", zcli_commands[i]->name, zcli_commands[i]->summary);
     printf("\nGLOBAL OPTIONS:\n"
            "   --root DIR            root directory for container state (default: /run/zone,\n"
            "                         or $XDG_RUNTIME_DIR/zone without root)\n"
@@ -220,9 +241,11 @@ int main(int argc, char **argv)
         return 1;
     }
     cmd = argv[optind];
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(commands[i]->name, cmd))
+    for (size_t i = 0; i < zcli_n_commands; i++) {
+        if (strcmp(zcli_commands[i]->name, cmd))
             continue;
+        if (!zcli_commands[i]->run)
+            return zcli_forward_to_dev(&cli);
         for (int j = optind + 1; j < argc; j++) {
             if (!strcmp(argv[j], "--"))
                 break;
@@ -230,10 +253,10 @@ int main(int argc, char **argv)
                 /* exec's and run's command may have its own -h: only
                  * before the id / image; for run, -h alone is help (runc)
                  * and otherwise the developer run's --hostname */
-                if (commands[i] == &zcmd_run && !strcmp(argv[j], "-h") && argc - optind > 2)
+                if (zcli_commands[i] == &zcmd_run && !strcmp(argv[j], "-h") && argc - optind > 2)
                     break;
-                if (commands[i] == &zcmd_exec || commands[i] == &zcmd_ps ||
-                    commands[i] == &zcmd_run) {
+                if (zcli_commands[i] == &zcmd_exec || zcli_commands[i] == &zcmd_ps ||
+                    zcli_commands[i] == &zcmd_run) {
                     bool before_id = true;
                     for (int k = optind + 1; k < j; k++)
                         if (argv[k][0] != '-')
@@ -241,7 +264,7 @@ int main(int argc, char **argv)
                     if (!before_id)
                         break;
                 }
-                zcli_print_help(commands[i]);
+                zcli_print_help(zcli_commands[i]);
                 return 0;
             }
         }
@@ -250,7 +273,7 @@ int main(int argc, char **argv)
              * optind = 0 makes glibc's getopt start afresh */
             int verb = optind;
             optind = 0;
-            return commands[i]->run(&cli, argc - verb, argv + verb);
+            return zcli_commands[i]->run(&cli, argc - verb, argv + verb);
         }
     }
     fprintf(stderr, "zone: no such command: %s (see zone --help)\n", cmd);

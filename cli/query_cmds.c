@@ -76,7 +76,23 @@ static int cmd_state(struct zcli *cli, int argc, char **argv)
 }
 
 /* User name of uid from /etc/passwd, without NSS (which would load modules). */
+static void owner_name_lookup(uid_t uid, char *buf, size_t size);
+
 static void owner_name(uid_t uid, char *buf, size_t size)
+{
+    /* containers nearly always share one owner: read /etc/passwd once */
+    static uid_t last_uid = (uid_t)-1;
+    static char last_name[256];
+    if (uid == last_uid && last_uid != (uid_t)-1) {
+        snprintf(buf, size, "%s", last_name);
+        return;
+    }
+    last_uid = uid;
+    owner_name_lookup(uid, last_name, sizeof last_name);
+    snprintf(buf, size, "%s", last_name);
+}
+
+static void owner_name_lookup(uid_t uid, char *buf, size_t size)
 {
     _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
     char line[1024];

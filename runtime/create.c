@@ -164,7 +164,7 @@ int zbuild_prepare(const char *bundle_arg, struct zbuild *b, struct zerr *e)
  * before the clone (they shape what the clone creates), so then an
  * intermediate process joins them and clones the init itself. */
 static pid_t spawn_init(struct zbuild *b, struct zinit_args *ia, int parent_sync,
-                        struct zerr *e)
+                        int cgroup_fd, bool *into_cgroup, struct zerr *e)
 {
     int flags = b->clone_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
     bool pre_join = false;
@@ -176,7 +176,7 @@ static pid_t spawn_init(struct zbuild *b, struct zinit_args *ia, int parent_sync
 
     ia->die_with_parent = !pre_join;
     if (!pre_join) {
-        pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+        pid = zcg_clone_into(flags, cgroup_fd, into_cgroup);
         if (pid < 0)
             return zerr_sys(e, "clone container init");
         if (pid == 0) {
@@ -209,6 +209,8 @@ static pid_t spawn_init(struct zbuild *b, struct zinit_args *ia, int parent_sync
             zsync_send_error(ia->sync_fd, &ce);
             _exit(1);
         }
+        /* the v2 cgroup is written by the parent (it cannot see whether
+         * this clone went into it) */
         pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
         if (pid < 0) {
             zerr_sys(&ce, "clone container init");
@@ -313,7 +315,8 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     char created[64];
     struct zinit_args ia = {0};
     const struct zspec *s = b->spec;
-    bool rootless;
+    struct zcg_entry cg_entry = {.v2_dir_fd = -1};
+    bool rootless, fast_entry = false, into_cgroup = false;
 
     memset(out, 0, sizeof *out);
     out->pid = -1;
@@ -373,6 +376,11 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     }
     if (cg && zcg_mount_entries(cg, &cg_entries, &n_cg_entries, e) < 0)
         goto fail;
+    if (!rootless && zcg_entry_usable(cg)) {
+        if (zcg_entry_open(cg, &cg_entry, e) < 0)
+            goto fail;
+        fast_entry = true;
+    }
 
     if (o->console_socket) {
         console_fd = zconnect_unix(o->console_socket, e);
@@ -406,17 +414,21 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     ia.n_cgroup_entries = n_cg_entries;
     ia.joins = b->joins;
     ia.n_joins = b->n_joins;
+    ia.cg_entry = fast_entry ? &cg_entry : NULL;
+    ia.hide_exe = !rootless;
 
-    pid = spawn_init(b, &ia, sync[0], e);
+    pid = spawn_init(b, &ia, sync[0], cg_entry.v2_dir_fd, &into_cgroup, e);
     close(sync[1]);
     sync[1] = -1;
+    zcg_entry_close(&cg_entry);
     if (pid < 0)
         goto fail;
     if ((b->clone_flags & CLONE_NEWUSER) &&
         zns_write_id_maps(pid, s->linux_->uid_mappings, s->linux_->n_uid_mappings,
                           s->linux_->gid_mappings, s->linux_->n_gid_mappings, e) < 0)
         goto fail;
-    if (cg && zcg_enter(cg, pid, e) < 0)
+    if (cg && (fast_entry ? !into_cgroup && zcg_enter_v2(cg, pid, e) < 0
+                          : zcg_enter(cg, pid, e) < 0))
         goto fail;
     if (zsync_send(sync[0], ZSYNC_GO, 0, NULL, -1, e) < 0)
         goto fail;
@@ -452,6 +464,7 @@ fail:
             close(fifo_fd);
         if (console_fd >= 0)
             close(console_fd);
+        zcg_entry_close(&cg_entry);
         kill_and_reap(pid);
         if (cg) {
             zcg_destroy(cg, true, &ignored);

@@ -41,6 +41,8 @@ struct exec_child {
     int preserve_fds;
     pid_t target;
     int target_pidfd;
+    struct zcg_entry *cg_entry;  /* v1 cgroups the joiner joins itself, or NULL */
+    bool hide_exe;               /* make the joiner non-dumpable (see below) */
 };
 
 /* Runs inside the container (all namespaces joined); never returns. */
@@ -104,6 +106,16 @@ __attribute__((noreturn)) static void exec_joiner(const struct exec_child *c)
     pid_t pid;
 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* before it forks, so that the process inherits both (cgroups/entry.c) */
+    if (c->cg_entry && zcg_entry_join_self(c->cg_entry, &e) < 0)
+        goto fail;
+    /* The process is visible in the container's pid namespace until it
+     * execs, and its /proc/PID/exe is this binary (CVE-2019-5736). Not
+     * dumpable, /proc/PID/exe needs CAP_SYS_PTRACE in our user namespace,
+     * which containers that could have it do not get without the sealed
+     * re-exec (cli/main.c, zcli_seal_unless_safe). execve resets it. */
+    if (c->hide_exe)
+        prctl(PR_SET_DUMPABLE, 0);
     if (c->p->exec_cpu_affinity && c->p->exec_cpu_affinity->initial &&
         zproc_set_cpu_affinity(c->p->exec_cpu_affinity->initial, &e) < 0)
         goto fail;
@@ -136,6 +148,8 @@ int zcontainer_exec(const struct zruntime *rt, const struct zexec_opts *o,
     int rc = -1, status;
     pid_t joiner = -1, pid = -1;
     bool relay = o->process->terminal && !o->console_socket;
+    bool rootless = zcg_rootless(rt->rootless), fast_entry = false, into_cgroup = false;
+    struct zcg_entry cg_entry = {.v2_dir_fd = -1};
     sigset_t old;
 
     *exit_status = 0;
@@ -191,7 +205,14 @@ int zcontainer_exec(const struct zruntime *rt, const struct zexec_opts *o,
         zerr_set(e, ESRCH, "container not running");
         goto out;
     }
-    joiner = fork();
+    fast_entry = !rootless && zcg_entry_usable(ct.cg);
+    if (fast_entry) {
+        if (zcg_entry_open(ct.cg, &cg_entry, e) < 0)
+            goto out;
+        child.cg_entry = &cg_entry;
+    }
+    child.hide_exe = !rootless;
+    joiner = zcg_clone_into(0, cg_entry.v2_dir_fd, &into_cgroup);
     if (joiner < 0) {
         zerr_sys(e, "fork");
         goto out;
@@ -207,7 +228,9 @@ int zcontainer_exec(const struct zruntime *rt, const struct zexec_opts *o,
         close(console_fd);
         console_fd = -1;
     }
-    if (ct.cg && zcg_enter(ct.cg, joiner, e) < 0)
+    zcg_entry_close(&cg_entry);
+    if (ct.cg && (fast_entry ? !into_cgroup && zcg_enter_v2(ct.cg, joiner, e) < 0
+                             : zcg_enter(ct.cg, joiner, e) < 0))
         goto fail;
     {
         struct zsync_msg m;
@@ -266,6 +289,7 @@ fail:
 out:
     zct_close(&ct);
 out_unlocked:
+    zcg_entry_close(&cg_entry);
     if (child.target_pidfd >= 0)
         close(child.target_pidfd);
     if (sync[0] >= 0)

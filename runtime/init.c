@@ -287,6 +287,12 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp, struc
     struct zsync_msg m;
     bool setgroups_denied;
 
+    /* first, before anything forks: see cgroups/entry.c */
+    if (a->cg_entry) {
+        if (zcg_entry_join_self(a->cg_entry, e) < 0)
+            return -1;
+        zcg_entry_close(a->cg_entry);
+    }
     if (zsync_expect(a->sync_fd, ZSYNC_GO, &m, e) < 0)
         return -1;
     if (a->clone_flags & CLONE_NEWUSER) {
@@ -296,6 +302,10 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp, struc
     }
     if (a->n_joins && zns_setns_all(a->joins, a->n_joins, e) < 0)
         return -1;
+    /* before `exec` can put anything next to us; after the id changes
+     * above, which reset it */
+    if (a->hide_exe)
+        prctl(PR_SET_DUMPABLE, 0);
     /* a network namespace of our own starts with lo down */
     if ((a->clone_flags & CLONE_NEWNET) && zns_loopback_up(e) < 0)
         return -1;

@@ -33,6 +33,8 @@ struct zinit_args {
     struct zseccomp *seccomp;  /* compiled filter or NULL */
     const struct zcg_mount_entry *cgroup_entries;
     size_t n_cgroup_entries;
+    struct zcg_entry *cg_entry;  /* v1 cgroups the init joins itself, or NULL */
+    bool hide_exe;               /* become non-dumpable (runtime/exec.c says why) */
     struct zns_join *joins;    /* namespaces to setns() after GO */
     size_t n_joins;
 };

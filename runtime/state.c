@@ -386,14 +386,8 @@ enum zstate_status zstate_status_of(int dirfd, const struct zcontainer_record *r
     if (r->cgroup) {
         struct zerr e;
         bool frozen = false;
-        struct zcgroup *cg = zcg_open(r->cgroup, &e);
-        if (cg) {
-            if (zcg_is_frozen(cg, &frozen, &e) == 0 && frozen) {
-                zcg_free(cg);
-                return ZSTATUS_PAUSED;
-            }
-            zcg_free(cg);
-        }
+        if (zcg_record_is_frozen(r->cgroup, &frozen, &e) == 0 && frozen)
+            return ZSTATUS_PAUSED;
     }
     return ZSTATUS_RUNNING;
 }

@@ -336,3 +336,29 @@ test_dev_network_pasta_publish() {
     pgrep -f -- "-t $port:80" >/dev/null && fail "pasta still running after rm"
     assert_nothing_left
 }
+
+# zone hands the image and developer verbs to zone-dev, and links none of
+# their libraries itself (docs/performance.md)
+test_dev_verbs_go_to_zone_dev() {
+    local dev; dev=$(dirname "$RUNTIME")/zone-dev
+    [[ -x $dev ]] || fail "zone-dev is not next to $RUNTIME"
+    capture "$RUNTIME" --help
+    local zone_help=$out
+    capture "$dev" --help
+    assert_eq "$zone_help" "$out" "zone --help and zone-dev --help list the same verbs"
+    if command -v ldd >/dev/null; then
+        capture ldd "$RUNTIME"
+        assert_not_contains "$out" libcurl "zone's libraries"
+        assert_not_contains "$out" libarchive "zone's libraries"
+        assert_not_contains "$out" libcrypto "zone's libraries"
+    fi
+    # a developer verb through zone, and help from zone-dev
+    capture "$RUNTIME" --storage "$TEST_TMP/store" images
+    assert_eq "$rc" 0 "zone images through zone-dev: $err"
+    assert_contains "$out" REPOSITORY
+    capture "$RUNTIME" pull --help
+    assert_contains "$out" "--tls-verify"
+    # exec of a name that is neither kind of container fails as runc's does
+    capture "$RUNTIME" --root "$TEST_ROOT" --storage "$TEST_TMP/store" exec no-such-ctr true
+    assert_ne "$rc" 0 "exec of an unknown container"
+}

@@ -27,13 +27,15 @@ privileged_bundle() {
          | .process.capabilities = {bounding: $c, effective: $c, permitted: $c}' --argjson c "$(all_host_caps)"
 }
 
-test_cve_2019_5736_runtime_binary_overwrite() {
+# exe_attack_round BUNDLE_SETUP: the attack on a copy of the runtime, from
+# a container made by BUNDLE_SETUP.
+exe_attack_round() {
     # Work on a copy of the runtime so a vulnerable runtime cannot brick the tree.
     mkdir -p "$TEST_TMP/rtbin"
     local rt; rt=$TEST_TMP/rtbin/$(basename "$RUNTIME")
     cp "$RUNTIME" "$rt"
     local before; before=$(sha256sum < "$rt")
-    privileged_bundle
+    "$1"
     copy_helper exe_attack
     printf '#!/proc/self/exe\n' > "$BUNDLE/rootfs/bin/evil"
     chmod 755 "$BUNDLE/rootfs/bin/evil"
@@ -53,6 +55,22 @@ test_cve_2019_5736_runtime_binary_overwrite() {
     assert_eq "$(sha256sum < "$rt")" "$before" "runtime binary checksum after the attack"
     assert_not_contains "$(cat "$BUNDLE/rootfs/attack.log")" WROTE "attacker log"
     "$rt" --version >/dev/null || fail "runtime copy no longer runs"
+}
+
+# Every capability: zone re-execs through a sealed copy of itself.
+test_cve_2019_5736_runtime_binary_overwrite() {
+    exe_attack_round privileged_bundle
+}
+
+# The default capabilities (no CAP_SYS_PTRACE) but root and no
+# no_new_privs: zone skips the sealed re-exec and relies on the init and
+# exec'd processes being non-dumpable until they exec.
+default_caps_bundle() {
+    make_bundle
+    cfg '.process.noNewPrivileges = false'
+}
+test_cve_2019_5736_without_ptrace_no_reexec() {
+    exe_attack_round default_caps_bundle
 }
 
 test_cve_2019_5736_attacker_works() {
