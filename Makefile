@@ -96,7 +96,7 @@ demo: deps
 check-unit: $(UNIT_BINS)
 	@sh tests/unit/run.sh $(UNIT_BINS)
 
-check-integration: all $(HELPER_BINS) $(BUILD)/tests/vmctl
+check-integration: all $(HELPER_BINS)
 	@bash tests/integration/run.sh
 
 # The guest sees the host's root read-only plus this tree read-write, so the
@@ -120,12 +120,7 @@ check-v2: all $(HELPER_BINS)
 $(BUILD)/vmm-boot: vm-sandbox/vmm/vmm-boot/vmm-boot.c $(BUILD)/libzone.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzone.a $(LDLIBS) -lpthread
 
-# vmctl: the host side of the guest agent's control protocol, for tests.
-$(BUILD)/tests/vmctl: tests/vm/vmctl.c $(BUILD)/libzone.a
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzone.a $(LDLIBS)
-
-check-vm: $(BUILD)/vmm-boot $(BUILD)/zone-agent $(BUILD)/tests/vmctl
+check-vm: $(BUILD)/vmm-boot
 	@KVM_HOST=$(KVM_HOST) VM_TEST_ATTEMPTS=$${VM_TEST_ATTEMPTS:-3} bash tests/vm/run.sh
 
 check: deps
