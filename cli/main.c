@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/spec.h"
 #include "runtime/selfexe.h"
+#include "runtime/state.h"
 
 int zcli_fail(const struct zcli *cli, const char *what, const struct zerr *e)
 {
@@ -166,14 +167,15 @@ static void print_main_help(void)
            "Run 'zone COMMAND --help' for a command's options.\n");
 }
 
-static const char *default_root(void)
+/* Verbs that never touch the state root: they work without one. */
+static bool needs_state_root(const char *verb)
 {
-    static char buf[4096];
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    if (geteuid() == 0 || !xdg || !*xdg)
-        return "/run/zone";
-    snprintf(buf, sizeof buf, "%s/zone", xdg);
-    return buf;
+    static const char *const stateless[] = {"spec", "features", "pull", "import", "save",
+                                            "load", "images", "rmi", "image"};
+    for (size_t i = 0; i < sizeof stateless / sizeof stateless[0]; i++)
+        if (!strcmp(verb, stateless[i]))
+            return false;
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -194,6 +196,8 @@ int main(int argc, char **argv)
     struct zcli cli = {.rt = {.root = NULL, .rootless = -1}, .argv0 = argv};
     const char *cmd;
     int c;
+    static char root_buf[4096];
+    struct zerr root_err = {0};
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
@@ -225,7 +229,7 @@ int main(int argc, char **argv)
         }
     }
     if (!cli.rt.root)
-        cli.rt.root = default_root();
+        cli.rt.root = zstate_default_root(root_buf, sizeof root_buf, &root_err);
     if (cli.log_format && strcmp(cli.log_format, "text") && strcmp(cli.log_format, "json")) {
         fprintf(stderr, "zone: --log-format: unknown format \"%s\" (text or json)\n", cli.log_format);
         return 1;
@@ -272,6 +276,8 @@ int main(int argc, char **argv)
             /* verbs parse their own argv, whose argv[0] is the verb;
              * optind = 0 makes glibc's getopt start afresh */
             int verb = optind;
+            if (!cli.rt.root && needs_state_root(cmd))
+                return zcli_fail(&cli, NULL, &root_err);
             optind = 0;
             return zcli_commands[i]->run(&cli, argc - verb, argv + verb);
         }

@@ -15,6 +15,7 @@
 #include "cgroups/cgroups.h"
 #include "cli/cli.h"
 #include "core/spec.h"
+#include "namespaces/namespaces.h"
 
 static int cmd_spec(struct zcli *cli, int argc, char **argv)
 {
@@ -43,6 +44,23 @@ static int cmd_spec(struct zcli *cli, int argc, char **argv)
     if (!s) {
         zerr_set(&e, ENOMEM, "build default spec");
         return zcli_fail(cli, NULL, &e);
+    }
+    /* the user's subordinate ids too, where newuidmap/newgidmap can map them */
+    if (rootless && s->linux_) {
+        struct zspec_linux *lx = s->linux_;
+        struct zspec_idmap *uids, *gids;
+        size_t n_uids, n_gids;
+        if (zns_rootless_mappings(geteuid(), getegid(), &uids, &n_uids, &gids, &n_gids,
+                                  &e) < 0) {
+            spec_free(s);
+            return zcli_fail(cli, "spec --rootless", &e);
+        }
+        free(lx->uid_mappings);
+        free(lx->gid_mappings);
+        lx->uid_mappings = uids;
+        lx->n_uid_mappings = n_uids;
+        lx->gid_mappings = gids;
+        lx->n_gid_mappings = n_gids;
     }
     json = spec_emit(s, true, &e);
     spec_free(s);
@@ -232,7 +250,9 @@ static int cmd_features(struct zcli *cli, int argc, char **argv)
 const struct zcommand zcmd_spec = {
     "spec", "create a new specification file (config.json)", "[command options]",
     "   --bundle DIR, -b DIR   where to write config.json (default: current directory)\n"
-    "   --rootless             a spec for running without root (user namespace)\n",
+    "   --rootless             a spec for running without root (user namespace; the\n"
+    "                          user's /etc/subuid and /etc/subgid ranges are mapped\n"
+    "                          when newuidmap/newgidmap are installed)\n",
     cmd_spec};
 const struct zcommand zcmd_features = {
     "features", "show the enabled features (runtime-spec features.md JSON)", "", "", cmd_features};

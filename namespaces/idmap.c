@@ -282,3 +282,231 @@ int zns_write_time_offsets(pid_t pid, const struct zspec_linux *lx,
         return zerr_prefix(e, "setting linux.timeOffsets");
     return 0;
 }
+
+/* ------------------------------------------------------------ unprivileged */
+
+/* "/proc/self/uid_map" as ranges of ids of our own namespace (first column). */
+static int own_ns_ranges(bool is_gid, struct zns_id_range *out, size_t max, size_t *n,
+                         struct zerr *e)
+{
+    const char *path = is_gid ? "/proc/self/gid_map" : "/proc/self/uid_map";
+    _cleanup_fclose_ FILE *f = fopen(path, "re");
+    unsigned long inside, outside, count;
+
+    *n = 0;
+    if (!f) {
+        if (errno != ENOENT)
+            return zerr_sys(e, "open %s", path);
+        out[(*n)++] = (struct zns_id_range){ 0, UINT32_MAX };
+        return 0;
+    }
+    while (*n < max && fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3) {
+        if (count == 0 || inside > UINT32_MAX || count > UINT32_MAX ||
+            inside + count > (unsigned long)UINT32_MAX + 1)
+            continue;
+        out[(*n)++] = (struct zns_id_range){ (uint32_t)inside,
+                                             count > UINT32_MAX - inside
+                                                 ? UINT32_MAX - (uint32_t)inside
+                                                 : (uint32_t)count };
+    }
+    return 0;
+}
+
+bool zns_in_initial_userns(void)
+{
+    struct zns_id_range r[4];
+    size_t n = 0;
+    struct zerr ignored;
+    if (own_ns_ranges(false, r, ZARRAY_SIZE(r), &n, &ignored) < 0)
+        return false;
+    return n == 1 && r[0].start == 0 && r[0].count == UINT32_MAX;
+}
+
+/* Whether [start, start+count) is covered by the union of the ranges. */
+static bool ranges_cover(const struct zns_id_range *r, size_t n, uint32_t start,
+                         uint32_t count)
+{
+    uint64_t cur = start, end = (uint64_t)start + count;
+    while (cur < end) {
+        uint64_t reach = cur;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t rs = r[i].start, re = rs + r[i].count;
+            if (cur >= rs && cur < re && re > reach)
+                reach = re;
+        }
+        if (reach == cur)
+            return false;
+        cur = reach;
+    }
+    return true;
+}
+
+/* "200000-265535, 300000" for messages. */
+static void describe_ranges(const struct zns_id_range *r, size_t n, char *buf, size_t size)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && off < size; i++) {
+        int w = r[i].count == 1
+                    ? snprintf(buf + off, size - off, "%s%" PRIu32, i ? ", " : "", r[i].start)
+                    : snprintf(buf + off, size - off, "%s%" PRIu32 "-%" PRIu64, i ? ", " : "",
+                               r[i].start, (uint64_t)r[i].start + r[i].count - 1);
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
+static bool map_holds(const struct zspec_idmap *m, size_t n, uint32_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (id >= m[i].container_id && (uint64_t)id < (uint64_t)m[i].container_id + m[i].size)
+            return true;
+    return false;
+}
+
+/* "host uid 0 is" / "host uids 100000-165535 are" */
+static void describe_host_ids(const struct zspec_idmap *m, const char *kind, char *buf,
+                              size_t size)
+{
+    if (m->size == 1)
+        snprintf(buf, size, "host %s %" PRIu32 " is", kind, m->host_id);
+    else
+        snprintf(buf, size, "host %ss %" PRIu32 "-%" PRIu64 " are", kind, m->host_id,
+                 (uint64_t)m->host_id + m->size - 1);
+}
+
+/* The host ids of one map are ids zone may map. */
+static int check_map_allowed(bool is_gid, const struct zspec_idmap *m, size_t n,
+                             struct zerr *e)
+{
+    const char *field = is_gid ? "linux.gidMappings" : "linux.uidMappings";
+    const char *kind = is_gid ? "gid" : "uid";
+    struct zns_id_range allowed[ZNS_SUBID_RANGES_MAX];
+    size_t n_allowed = 0;
+    uint32_t own = is_gid ? (uint32_t)getegid() : (uint32_t)geteuid();
+    char have[512], namebuf[256], ids[64];
+    bool helper_needed = false;
+
+    if (n == 0)
+        return 0;
+    if (have_effective_cap(is_gid ? CAP_SETGID : CAP_SETUID)) {
+        /* privileged: any id of our own namespace */
+        if (own_ns_ranges(is_gid, allowed, ZARRAY_SIZE(allowed), &n_allowed, e) < 0)
+            return zerr_prefix(e, "%s", field);
+        for (size_t i = 0; i < n; i++) {
+            if (ranges_cover(allowed, n_allowed, m[i].host_id, m[i].size))
+                continue;
+            describe_ranges(allowed, n_allowed, have, sizeof have);
+            describe_host_ids(&m[i], kind, ids, sizeof ids);
+            return zerr_set(e, EPERM, "%s[%zu]: %s not mapped in the user namespace zone "
+                            "runs in (it has %s)", field, i, ids, have);
+        }
+        return 0;
+    }
+
+    if (n == 1 && m[0].size == 1 && m[0].host_id == own)
+        return 0; /* the own id: written directly */
+    if (zns_subid_ranges(is_gid, geteuid(), allowed, ZARRAY_SIZE(allowed), &n_allowed, e) < 0)
+        return zerr_prefix(e, "%s", field);
+    const char *name = zns_user_name(geteuid(), namebuf, sizeof namebuf);
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].size == 1 && m[i].host_id == own)
+            continue;
+        helper_needed = true;
+        if (ranges_cover(allowed, n_allowed, m[i].host_id, m[i].size))
+            continue;
+        if (n_allowed)
+            describe_ranges(allowed, n_allowed, have, sizeof have);
+        describe_host_ids(&m[i], kind, ids, sizeof ids);
+        return zerr_set(e, EPERM, "%s[%zu]: %s not delegated to user %s (uid %u) in %s "
+                        "(%s%s); without root only the own %s (%" PRIu32 ") and "
+                        "subordinate ids can be mapped", field, i, ids,
+                        name ? name : "?", (unsigned)geteuid(),
+                        is_gid ? ZNS_SUBGID_FILE : ZNS_SUBUID_FILE,
+                        n_allowed ? "it delegates " : "it has no entry for the user",
+                        n_allowed ? have : "", kind, own);
+    }
+    if (helper_needed && !zns_idmap_helper_path(is_gid))
+        return zerr_set(e, ENOENT, "%s: mapping more than the own %s (%" PRIu32 ") without "
+                        "root needs %s, which is not installed (Debian package uidmap)",
+                        field, kind, own, is_gid ? "newgidmap" : "newuidmap");
+    return 0;
+}
+
+static void describe_container_ids(const struct zspec_idmap *m, size_t n, char *buf,
+                                   size_t size)
+{
+    struct zns_id_range r[8];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < ZARRAY_SIZE(r); i++)
+        r[k++] = (struct zns_id_range){ m[i].container_id, m[i].size };
+    describe_ranges(r, k, buf, size);
+    if (n > k && strlen(buf) + 5 < size)
+        strcat(buf, ", ...");
+}
+
+int zns_validate_unprivileged(const struct zspec *s, struct zerr *e)
+{
+    const struct zspec_linux *lx = s ? s->linux_ : NULL;
+    const struct zspec_namespace *user = NULL;
+    char have[256];
+
+    for (size_t i = 0; lx && i < lx->n_namespaces; i++)
+        if (lx->namespaces[i].type == ZNS_USER)
+            user = &lx->namespaces[i];
+    if (!user) {
+        if (have_effective_cap(CAP_SYS_ADMIN))
+            return 0;
+        return zerr_set(e, EPERM, "linux.namespaces: zone runs as uid %u without "
+                        "CAP_SYS_ADMIN, so the container needs a user namespace: add "
+                        "{\"type\": \"user\"} with linux.uidMappings and "
+                        "linux.gidMappings (`zone spec --rootless` writes such a config)",
+                        (unsigned)geteuid());
+    }
+    if (user->path)
+        return 0; /* joined: its maps were set by whoever made it */
+
+    const struct zspec_user *u = s->process ? &s->process->user : NULL;
+    const struct { bool is_gid; const struct zspec_idmap *m; size_t n; } maps[] = {
+        { false, lx->uid_mappings, lx->n_uid_mappings },
+        { true, lx->gid_mappings, lx->n_gid_mappings },
+    };
+    for (size_t k = 0; k < ZARRAY_SIZE(maps); k++) {
+        const char *field = maps[k].is_gid ? "linux.gidMappings" : "linux.uidMappings";
+        const char *kind = maps[k].is_gid ? "gid" : "uid";
+        if (maps[k].n == 0)
+            continue;
+        describe_container_ids(maps[k].m, maps[k].n, have, sizeof have);
+        if (!map_holds(maps[k].m, maps[k].n, 0))
+            return zerr_set(e, EINVAL, "%s: container %s 0 is not mapped (it maps %s); "
+                            "zone sets the container up as root of its user namespace",
+                            field, kind, have);
+        if (u && !map_holds(maps[k].m, maps[k].n, maps[k].is_gid ? u->gid : u->uid))
+            return zerr_set(e, EINVAL, "process.user.%s: %u is not mapped by %s (it maps "
+                            "container %ss %s)", kind,
+                            maps[k].is_gid ? (unsigned)u->gid : (unsigned)u->uid, field,
+                            kind, have);
+        if (u && maps[k].is_gid) {
+            for (size_t i = 0; i < u->n_additional_gids; i++)
+                if (!map_holds(maps[k].m, maps[k].n, u->additional_gids[i]))
+                    return zerr_set(e, EINVAL, "process.user.additionalGids[%zu]: %u is "
+                                    "not mapped by %s (it maps container gids %s)", i,
+                                    (unsigned)u->additional_gids[i], field, have);
+        }
+        if (check_map_allowed(maps[k].is_gid, maps[k].m, maps[k].n, e) < 0)
+            return -1;
+    }
+    /* An unprivileged direct write of the own gid makes the kernel deny
+     * setgroups in the namespace (see zns_write_id_map). */
+    if (u && u->n_additional_gids && lx->n_gid_mappings == 1 &&
+        lx->gid_mappings[0].size == 1 && lx->gid_mappings[0].host_id == (uint32_t)getegid() &&
+        !have_effective_cap(CAP_SETGID))
+        return zerr_set(e, EPERM, "process.user.additionalGids: cannot be set when "
+                        "linux.gidMappings maps only the own gid (%u): zone writes that "
+                        "map without privilege and the kernel then denies setgroups in "
+                        "the user namespace; map a range from " ZNS_SUBGID_FILE
+                        " (written through newgidmap) to use supplementary groups",
+                        (unsigned)getegid());
+    return 0;
+}

@@ -273,5 +273,5 @@ int zns_validate(const struct zspec *s, struct zerr *e)
             validate_time_offset(&lx->time_boottime, "boottime", e) < 0)
             return -1;
     }
-    return 0;
+    return zns_validate_unprivileged(s, e);
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "core/error.h"
@@ -89,6 +90,55 @@ int zns_write_id_map(pid_t pid, bool is_gid, const struct zspec_idmap *m,
 /* Full path of newuidmap (is_gid false) / newgidmap, looked up in $PATH then
  * /usr/bin, /bin, /usr/sbin, /sbin; NULL when not installed. Static buffer. */
 const char *zns_idmap_helper_path(bool is_gid);
+
+/* ---- unprivileged (rootless) use: namespaces/idmap.c, namespaces/subid.c */
+
+#define ZNS_SUBUID_FILE "/etc/subuid"
+#define ZNS_SUBGID_FILE "/etc/subgid"
+/* At most this many subordinate ranges are read per user. */
+#define ZNS_SUBID_RANGES_MAX 64
+
+struct zns_id_range {
+    uint32_t start, count;
+};
+
+/* True when zone runs in the initial user namespace (/proc/self/uid_map is
+ * "0 0 4294967295"), or the kernel has no user namespaces. */
+bool zns_in_initial_userns(void);
+
+/* Checks, before anything changes state, the settings an unprivileged
+ * caller cannot have, naming the config field:
+ *  - no user namespace (new or joined) while zone lacks CAP_SYS_ADMIN,
+ *  - a new user namespace whose mappings leave container uid/gid 0
+ *    unmapped (the init sets the container up as its root),
+ *  - process.user.uid/gid/additionalGids not mapped,
+ *  - mappings of host ids zone may not map: without CAP_SETUID/CAP_SETGID,
+ *    anything but the own id that /etc/subuid (/etc/subgid) does not
+ *    delegate to the user, or ranges needing newuidmap/newgidmap when they
+ *    are not installed; with the capability, ids outside zone's own user
+ *    namespace,
+ *  - additionalGids when the gid map will be the own gid written without
+ *    privilege (the kernel then denies setgroups). */
+int zns_validate_unprivileged(const struct zspec *s, struct zerr *e);
+
+/* Parses subuid/subgid text: the ranges of the lines whose owner is `name`
+ * (may be NULL) or the decimal uid. Comments, blank and malformed lines are
+ * skipped. -1 when more than max ranges match. */
+int zns_subid_parse(const char *text, size_t len, const char *name, uid_t uid,
+                    struct zns_id_range *out, size_t max, size_t *n);
+/* The ranges /etc/subuid (is_gid false) or /etc/subgid delegates to the
+ * user uid (matched by name or number); none when the file is missing. */
+int zns_subid_ranges(bool is_gid, uid_t uid, struct zns_id_range *out, size_t max,
+                     size_t *n, struct zerr *e);
+/* The user name of uid into buf, or NULL when it has none. */
+const char *zns_user_name(uid_t uid, char *buf, size_t size);
+
+/* The mappings of `zone spec --rootless` for user uid/gid: the own id as
+ * container id 0, then, when newuidmap/newgidmap are installed, each range
+ * /etc/subuid (/etc/subgid) delegates to the user from container id 1 on.
+ * Free both arrays with free(). */
+int zns_rootless_mappings(uid_t uid, gid_t gid, struct zspec_idmap **uids, size_t *n_uids,
+                          struct zspec_idmap **gids, size_t *n_gids, struct zerr *e);
 
 /* Writes linux.timeOffsets to /proc/<pid>/timens_offsets (pid 0: self).
  * Nothing is written when neither offset is present.

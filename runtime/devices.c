@@ -80,14 +80,38 @@ static int mknod_in_root(int root_fd, const struct dev_node *d, struct zerr *e)
     return 0;
 }
 
+static char dev_type_char(mode_t type)
+{
+    return type == S_IFBLK ? 'b' : type == S_IFCHR ? 'c' : '?';
+}
+
+/* Without CAP_MKNOD on the host the node is the host's own, bind-mounted:
+ * only when the host has that very device at the same path. */
 static int bind_host_device(int root_fd, const struct dev_node *d, struct zerr *e)
 {
-    _cleanup_close_ int target = zpath_mkfile_in_root(root_fd, d->path, 0644, e);
-    struct zmount_target t = { .root_fd = root_fd, .path = d->path, .fd = target };
+    _cleanup_close_ int target = -1;
+    _cleanup_close_ int host = open(d->path, O_PATH | O_CLOEXEC);
+    struct zmount_target t = { .root_fd = root_fd, .path = d->path };
     struct zbind_req r = { .userns_fd = -1 };
+    dev_t want = makedev(d->major, d->minor);
+    struct stat st;
+
+    /* checked and bound through one fd: what was checked is what is bound */
+    if (host < 0 || fstat(host, &st) < 0)
+        return zerr_sys(e, "device %s: in a user namespace devices cannot be created, only "
+                        "bind-mounted from the host, and the host's %s cannot be used",
+                        d->path, d->path);
+    if ((st.st_mode & S_IFMT) != d->type || st.st_rdev != want)
+        return zerr_set(e, EINVAL, "device %s: in a user namespace devices cannot be "
+                        "created, only bind-mounted from the host, and the host's %s is "
+                        "%c %u:%u, not %c %u:%u", d->path, d->path,
+                        dev_type_char(st.st_mode & S_IFMT), major(st.st_rdev),
+                        minor(st.st_rdev), dev_type_char(d->type), d->major, d->minor);
+    target = zpath_mkfile_in_root(root_fd, d->path, 0644, e);
+    t.fd = target;
     if (target < 0)
         return zerr_prefix(e, "device %s", d->path);
-    if (zmount_bind(AT_FDCWD, d->path, d->path, &t, &r, e) < 0)
+    if (zmount_bind(host, "", d->path, &t, &r, e) < 0)
         return zerr_prefix(e, "device %s", d->path);
     return 0;
 }
@@ -131,7 +155,10 @@ static int spec_device_node(const struct zspec_device *s, size_t i,
 static int create_device(int root_fd, const struct dev_node *d, bool in_userns,
                          struct zerr *e)
 {
-    return in_userns ? bind_host_device(root_fd, d, e) : mknod_in_root(root_fd, d, e);
+    /* a FIFO needs no privilege */
+    if (in_userns && d->type != S_IFIFO)
+        return bind_host_device(root_fd, d, e);
+    return mknod_in_root(root_fd, d, e);
 }
 
 int zdev_create_devices(int root_fd, const struct zspec *spec, bool in_userns,

@@ -12,7 +12,9 @@
 /* Creates /dev/null, zero, full, random, urandom, tty (0666, root) and
  * linux.devices (a configured device with the same path replaces a default
  * one). With in_userns the nodes cannot be created: the host's device at
- * the same path is bind-mounted onto an empty file instead. */
+ * the same path is bind-mounted onto an empty file instead (an error names
+ * the device when the host has none there, or a different one; mode, uid
+ * and gid stay the host's). FIFOs are always created. */
 int zdev_create_devices(int root_fd, const struct zspec *spec, bool in_userns,
                         struct zerr *e);
 

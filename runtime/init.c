@@ -324,7 +324,10 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp, struc
     rctx.bundle = a->bundle;
     rctx.rootfs = a->rootfs;
     rctx.no_pivot = a->no_pivot;
-    rctx.in_userns = (a->clone_flags & CLONE_NEWUSER) || spec_namespace(s, ZNS_USER);
+    /* also in an engine's user namespace (rootless podman): no mknod */
+    rctx.in_userns = (a->clone_flags & CLONE_NEWUSER) || spec_namespace(s, ZNS_USER) ||
+                     !zns_in_initial_userns();
+    rctx.host_pidns = !(a->clone_flags & CLONE_NEWPID) && !spec_namespace(s, ZNS_PID);
     rctx.console_slave_fd = -1;
     rctx.cgroup_entries = a->cgroup_entries;
     rctx.n_cgroup_entries = a->n_cgroup_entries;

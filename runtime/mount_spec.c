@@ -219,15 +219,23 @@ static int fs_mount_with_fallback(const struct zmount_env *env, const struct zsp
         return 0;
     /* In a user namespace that does not own the network (sysfs) or IPC
      * (mqueue) namespace the kernel refuses a new instance: expose the
-     * host's, as runc does. */
+     * host's, as runc does. Same for proc when the container shares our
+     * pid namespace (the host's /proc shows just that one). */
     if (env->in_userns && e->code == EPERM && type) {
         if (strcmp(type, "sysfs") == 0)
             host = "/sys";
         else if (strcmp(type, "mqueue") == 0)
             host = "/dev/mqueue";
+        else if (strcmp(type, "proc") == 0 && env->host_pidns)
+            host = "/proc";
     }
-    if (!host)
+    if (!host) {
+        if (env->in_userns && e->code == EPERM && type && strcmp(type, "proc") == 0)
+            return zerr_prefix(e, "in a user namespace the kernel mounts proc only for a "
+                               "pid namespace that user namespace owns, and only while "
+                               "no part of the host's /proc is covered by another mount");
         return -1;
+    }
     struct zmount_opts bind_opts = *o;
     bind_opts.flags |= MS_BIND | MS_REC;
     bind_opts.n_propagation = 0;

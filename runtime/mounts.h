@@ -110,7 +110,8 @@ struct zmount_env {
     int root_fd;              /* O_PATH fd of the rootfs (a mount root) */
     const char *rootfs;       /* its absolute, resolved path */
     const char *bundle;       /* base for relative bind sources */
-    bool in_userns;
+    bool in_userns;           /* no mknod, no new sysfs/mqueue/proc maybe */
+    bool host_pidns;          /* the container shares zone's pid namespace */
     const struct zcg_mount_entry *cgroup_entries;
     size_t n_cgroup_entries;
 };

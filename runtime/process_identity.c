@@ -4,6 +4,7 @@
 #include "runtime/process_attrs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
@@ -195,6 +196,39 @@ static int raise_ambient(uint64_t ambient, struct zerr *e)
     return 0;
 }
 
+/* EINVAL from setresuid & co: an id has no mapping in our user namespace.
+ * Says so with the map (e.g. exec --user 1000 in a one-id container). */
+static int unmapped(struct zerr *e, bool is_gid, const char *field, const char *what)
+{
+    char map[256] = "";
+    _cleanup_close_ int fd = open(is_gid ? "/proc/self/gid_map" : "/proc/self/uid_map",
+                                  O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, map, sizeof map - 1) : -1;
+    size_t w = 0;
+
+    map[n > 0 ? n : 0] = '\0';
+    /* "   0  1001  1\n   1 100000 65536\n" -> "0 1001 1; 1 100000 65536" */
+    for (size_t r = 0; map[r]; r++) {
+        char c = map[r] == '\n' ? ';' : map[r];
+        if (c == ' ' && (w == 0 || map[w - 1] == ' '))
+            continue;
+        if (c == ';') {
+            while (w > 0 && map[w - 1] == ' ')
+                w--;
+            map[w++] = ';';
+            map[w++] = ' ';
+            continue;
+        }
+        map[w++] = c;
+    }
+    while (w > 0 && (map[w - 1] == ';' || map[w - 1] == ' '))
+        w--;
+    map[w] = '\0';
+    return zerr_set(e, EINVAL, "%s: %s is not mapped in the container's user namespace "
+                    "(%s_map: %s)", field, what, is_gid ? "gid" : "uid",
+                    map[0] ? map : "empty");
+}
+
 int zproc_apply_identity(const struct zspec_process *p, bool setgroups_denied,
                          struct zerr *e)
 {
@@ -217,11 +251,20 @@ int zproc_apply_identity(const struct zspec_process *p, bool setgroups_denied,
 
     if (!setgroups_denied &&
         setgroups(u->n_additional_gids, (const gid_t *)u->additional_gids) < 0)
-        return zerr_sys(e, "process.user.additionalGids: setgroups");
-    if (setresgid(u->gid, u->gid, u->gid) < 0)
-        return zerr_sys(e, "process.user.gid: setresgid(%u)", u->gid);
-    if (setresuid(u->uid, u->uid, u->uid) < 0)
-        return zerr_sys(e, "process.user.uid: setresuid(%u)", u->uid);
+        return errno == EINVAL ? unmapped(e, true, "process.user.additionalGids", "a gid")
+                               : zerr_sys(e, "process.user.additionalGids: setgroups");
+    if (setresgid(u->gid, u->gid, u->gid) < 0) {
+        char what[32];
+        snprintf(what, sizeof what, "gid %u", u->gid);
+        return errno == EINVAL ? unmapped(e, true, "process.user.gid", what)
+                               : zerr_sys(e, "process.user.gid: setresgid(%u)", u->gid);
+    }
+    if (setresuid(u->uid, u->uid, u->uid) < 0) {
+        char what[32];
+        snprintf(what, sizeof what, "uid %u", u->uid);
+        return errno == EINVAL ? unmapped(e, false, "process.user.uid", what)
+                               : zerr_sys(e, "process.user.uid: setresuid(%u)", u->uid);
+    }
 
     if (set_capability_sets(&m, e) < 0)
         return -1;

@@ -354,7 +354,9 @@ static int apply_rlimits(const struct zspec_process *p, struct zerr *e)
         struct rlimit lim = { .rlim_cur = (rlim_t)rl->soft, .rlim_max = (rlim_t)rl->hard };
         if (prlimit(0, (__rlimit_resource_t)res, &lim, NULL) < 0)
             return zerr_sys(e, "process.rlimits[%zu]: setting %s to soft %" PRIu64
-                            ", hard %" PRIu64, i, rl->type, rl->soft, rl->hard);
+                            ", hard %" PRIu64 "%s", i, rl->type, rl->soft, rl->hard,
+                            errno == EPERM ? " (raising a hard limit needs "
+                            "CAP_SYS_RESOURCE on the host: not available without root)" : "");
     }
     return 0;
 }
@@ -368,7 +370,9 @@ static int apply_oom_score_adj(int32_t value, struct zerr *e)
         return zerr_sys(e, "process.oomScoreAdj: opening /proc/self/oom_score_adj");
     if (write(fd, buf, (size_t)len) != len)
         return zerr_sys(e, "process.oomScoreAdj: writing %" PRId32
-                        " to /proc/self/oom_score_adj", value);
+                        " to /proc/self/oom_score_adj%s", value,
+                        errno == EACCES ? " (lowering it needs CAP_SYS_RESOURCE on the "
+                        "host: not available without root)" : "");
     return 0;
 }
 

@@ -106,7 +106,8 @@ int zrootfs_mount_all(const struct zrootfs_ctx *ctx, struct zerr *e)
 
     struct zmount_env env = {
         .root_fd = root_fd, .rootfs = ctx->rootfs, .bundle = ctx->bundle ? ctx->bundle : "/",
-        .in_userns = ctx->in_userns, .cgroup_entries = ctx->cgroup_entries,
+        .in_userns = ctx->in_userns, .host_pidns = ctx->host_pidns,
+        .cgroup_entries = ctx->cgroup_entries,
         .n_cgroup_entries = ctx->n_cgroup_entries,
     };
     for (size_t i = 0; s && i < s->n_mounts; i++) {

@@ -17,6 +17,7 @@ struct zrootfs_ctx {
     const char *rootfs;        /* absolute, resolved (realpath) root.path */
     bool no_pivot;             /* --no-pivot: MS_MOVE the rootfs onto / and chroot */
     bool in_userns;            /* devices are bind-mounted from the host /dev */
+    bool host_pidns;           /* the container shares zone's pid namespace */
     int console_slave_fd;      /* >= 0: bound onto /dev/console; -1: no terminal */
     /* hierarchies exposed by "cgroup"/"cgroup2" mounts; none (0) means a
      * fresh cgroup2 mount (cgroup namespace) */

@@ -16,6 +16,7 @@
 #include "cgroups/cgroups.h"
 #include "core/cleanup.h"
 #include "core/path.h"
+#include "namespaces/namespaces.h"
 
 #define ID_MAX 1024
 
@@ -35,6 +36,36 @@ int zstate_check_id(const char *id, struct zerr *e)
             return zerr_set(e, EINVAL, "invalid container id format: %s", id);
     }
     return 0;
+}
+
+const char *zstate_default_root(char *buf, size_t size, struct zerr *e)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    const char *user = getenv("USER");
+    bool have_xdg = xdg && *xdg;
+
+    if (geteuid() == 0) {
+        /* Real root keeps /run/zone. Root of a user namespace (an engine
+         * running rootless, e.g. podman) uses the XDG directory it was
+         * given, unless it says it is root (USER=root), as runc does. */
+        if (!have_xdg || (user && strcmp(user, "root") == 0) || zns_in_initial_userns())
+            return ZSTATE_ROOT_DEFAULT;
+    } else if (!have_xdg) {
+        zerr_set(e, ENOENT, "XDG_RUNTIME_DIR is not set: running as uid %u, zone keeps "
+                 "container state in $XDG_RUNTIME_DIR/zone; set XDG_RUNTIME_DIR (e.g. "
+                 "/run/user/%u) or give --root DIR", (unsigned)geteuid(),
+                 (unsigned)geteuid());
+        return NULL;
+    }
+    if (xdg[0] != '/') {
+        zerr_set(e, EINVAL, "XDG_RUNTIME_DIR must be an absolute path, not \"%s\"", xdg);
+        return NULL;
+    }
+    if ((size_t)snprintf(buf, size, "%s/zone", xdg) >= size) {
+        zerr_set(e, ENAMETOOLONG, "XDG_RUNTIME_DIR is too long");
+        return NULL;
+    }
+    return buf;
 }
 
 int zstate_root_prepare(const char *root, struct zerr *e)

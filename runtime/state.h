@@ -7,6 +7,7 @@
 #define ZONE_RUNTIME_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -41,6 +42,15 @@ struct zstate_dir {
 /* Validates a container id: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes,
  * so an id can never name a path outside the root. */
 int zstate_check_id(const char *id, struct zerr *e);
+
+#define ZSTATE_ROOT_DEFAULT "/run/zone"
+
+/* The state root when --root is not given: /run/zone for root;
+ * $XDG_RUNTIME_DIR/zone for other users, and for root of a user namespace
+ * other than the initial one (a rootless engine) when XDG_RUNTIME_DIR is
+ * set and USER is not "root". NULL with an error when a user other than
+ * root has no XDG_RUNTIME_DIR. May return buf. */
+const char *zstate_default_root(char *buf, size_t size, struct zerr *e);
 
 /* Ensures the runtime root exists (mode 0700). */
 int zstate_root_prepare(const char *root, struct zerr *e);

@@ -4,7 +4,7 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config jq libyajl-dev libseccomp-dev libcap-dev libsystemd-dev libcmocka-dev busybox-static libarchive-dev libcurl4-openssl-dev libssl-dev"
-TEST_PKGS="runc crun podman containerd dbus-daemon tmux uidmap util-linux procps iproute2 psmisc jq docker-registry skopeo umoci apache2-utils openssl fuse-overlayfs passt python3 time hyperfine linux-image-amd64 bc cpio"
+TEST_PKGS="runc crun podman containerd dbus-daemon tmux uidmap util-linux procps iproute2 psmisc jq docker-registry skopeo umoci apache2-utils openssl fuse-overlayfs passt slirp4netns python3 time hyperfine linux-image-amd64 bc cpio"
 
 want=""
 for p in $BUILD_PKGS ${ZONE_BUILD_ONLY:+} $([ -n "${ZONE_BUILD_ONLY:-}" ] || echo "$TEST_PKGS"); do

@@ -612,7 +612,9 @@ static void child_limit_errors(void *arg)
     struct zspec_process p = { .rlimits = rl, .n_rlimits = 1 };
     CHECK(zproc_apply_limits(&p, NULL, &e) == -1);
     snprintf(want, sizeof want, "process.rlimits[0]: setting RLIMIT_NOFILE to soft 64, "
-             "hard %llu: operation not permitted", (unsigned long long)cur.rlim_max + 1);
+             "hard %llu (raising a hard limit needs CAP_SYS_RESOURCE on the host: not "
+             "available without root): operation not permitted",
+             (unsigned long long)cur.rlim_max + 1);
     CHECK_STR(e.msg, want);
 
     struct zspec_exec_cpu_affinity aff = { .final = "4000" };
