@@ -14,9 +14,9 @@ BUILD    ?= build
 VERSION  := 0.1.0
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS     := yajl libseccomp libcap libsystemd libarchive libcurl libcrypto
+PKGS     := yajl libseccomp libcap libsystemd libarchive libcurl libcrypto liblzma libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyajl -lseccomp -lcap -lsystemd -larchive -lcurl -lcrypto)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyajl -lseccomp -lcap -lsystemd -larchive -lcurl -lcrypto -llzma -lzstd)
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS   ?= -O2 -g
@@ -24,7 +24,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS) -D_GNU_SOURCE \
               -DZONE_VERSION='"$(VERSION)"' -DZONE_COMMIT='"$(GIT_COMMIT)"' -MMD -MP
 LDLIBS   := $(PKG_LIBS)
 
-LIB_DIRS := core namespaces cgroups runtime images engine vm-sandbox/vmm
+LIB_DIRS := core namespaces cgroups runtime images engine vm-sandbox/vmm vm-sandbox/p9 vm-sandbox/proto vm-sandbox/initramfs
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 CLI_SRCS := $(wildcard cli/*.c)
 # Two binaries from one CLI: zone (runc's verbs; hands the image and
@@ -47,7 +47,14 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(SAN)/tests/%)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 .PHONY: all check check-unit check-integration check-v2 install clean deps demo
-all: $(BUILD)/zone $(BUILD)/zone-dev $(BUILD)/libzone.a
+all: $(BUILD)/zone $(BUILD)/zone-dev $(BUILD)/libzone.a $(BUILD)/zone-agent
+
+# The guest agent (PID 1 of VM guests): its own static binary, no NSS.
+AGENT_SRCS := $(wildcard vm-sandbox/guest/*.c) vm-sandbox/proto/control.c vm-sandbox/proto/control_io.c \
+              vm-sandbox/proto/bootargs.c core/error.c
+$(BUILD)/zone-agent: $(AGENT_SRCS) $(wildcard vm-sandbox/guest/*.h vm-sandbox/proto/*.h) core/error.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) $(CFLAGS) -I. -D_GNU_SOURCE -DZONE_VERSION='"$(VERSION)"' -static -s -o $@ $(AGENT_SRCS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -96,7 +103,7 @@ demo: deps
 check-unit: $(UNIT_BINS)
 	@sh tests/unit/run.sh $(UNIT_BINS)
 
-check-integration: all $(HELPER_BINS)
+check-integration: all $(HELPER_BINS) $(BUILD)/tests/vmctl
 	@bash tests/integration/run.sh
 
 # The guest sees the host's root read-only plus this tree read-write, so the
@@ -105,7 +112,7 @@ check-integration: all $(HELPER_BINS)
 KVM_HOST ?= $(CURDIR)/../shared/tools/kvm-host.sh
 V2_TESTS := lifecycle cgroups events
 check-v2: all $(HELPER_BINS)
-	@rc=0; bash $(KVM_HOST) --v2 --share $(CURDIR) -- bash -c 'cd $(CURDIR) && $(foreach t,$(V2_TESTS),bash tests/integration/run.sh $(t) &&) true' || rc=$$?; \
+	@rc=0; bash $(KVM_HOST) --v2 --timeout 1800 --share $(CURDIR) -- bash -c 'cd $(CURDIR) && $(foreach t,$(V2_TESTS),bash tests/integration/run.sh $(t) &&) true' || rc=$$?; \
 	case $$rc in \
 	0) ;; \
 	124) echo "check-v2: the cgroup v2 guest timed out (kvm-host.sh exit 124)" >&2 ;; \
@@ -120,7 +127,22 @@ check-v2: all $(HELPER_BINS)
 $(BUILD)/vmm-boot: vm-sandbox/vmm/vmm-boot/vmm-boot.c $(BUILD)/libzone.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzone.a $(LDLIBS) -lpthread
 
-check-vm: $(BUILD)/vmm-boot
+# vsock-peer: both ends of t_virtio's vsock checks; static, as it also runs in the guest.
+$(BUILD)/tests/vsock-peer: tests/vm/vsock-peer.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -static -o $@ $<
+
+# p9-fdserve: the 9P server behind the kernel's trans=fd client, for t_p9.
+$(BUILD)/tests/p9-fdserve: tests/vm/p9-fdserve.c $(BUILD)/libzone.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzone.a $(LDLIBS)
+
+# vmctl: the host side of the guest agent's control protocol, for tests.
+$(BUILD)/tests/vmctl: tests/vm/vmctl.c $(BUILD)/libzone.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzone.a $(LDLIBS)
+
+check-vm: $(BUILD)/vmm-boot $(BUILD)/zone-agent $(BUILD)/tests/vmctl $(BUILD)/tests/vsock-peer $(BUILD)/tests/p9-fdserve
 	@KVM_HOST=$(KVM_HOST) VM_TEST_ATTEMPTS=$${VM_TEST_ATTEMPTS:-3} bash tests/vm/run.sh
 
 check: deps
@@ -131,6 +153,36 @@ install: all
 	install -m 0755 $(BUILD)/zone $(DESTDIR)$(PREFIX)/bin/zone
 	install -d $(DESTDIR)$(PREFIX)/libexec/zone
 	install -m 0755 $(BUILD)/zone-dev $(DESTDIR)$(PREFIX)/libexec/zone/zone-dev
+
+# Fuzzing with libFuzzer: every tests/fuzz/fuzz_*.c is linked against a
+# clang-instrumented copy of the library and runs FUZZ_SECONDS (default 30)
+# on its corpus in build/fuzz/corpus/NAME; the first crash fails the target.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ         := $(BUILD)/fuzz
+FUZZ_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ)/obj/%.o)
+.PHONY: fuzz
+
+$(FUZZ)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ)/libzone.a: $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ)/libzone.a
+	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ)/libzone.a $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do n=$${f##*/}; mkdir -p $(FUZZ)/corpus/$$n; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ)/corpus/$$n 2>$(FUZZ)/$$n.log \
+	    || { tail -n 40 $(FUZZ)/$$n.log; echo "fuzz: $$n failed (log: $(FUZZ)/$$n.log)"; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units' $(FUZZ)/$$n.log | sed "s/^/fuzz: $$n: /"; \
+	done
 
 deps:
 	@sh scripts/install-deps.sh

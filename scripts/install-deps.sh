@@ -3,7 +3,7 @@
 # Safe to run repeatedly; skips apt entirely when everything is present.
 set -eu
 
-BUILD_PKGS="build-essential pkg-config jq libyajl-dev libseccomp-dev libcap-dev libsystemd-dev libcmocka-dev busybox-static libarchive-dev libcurl4-openssl-dev libssl-dev"
+BUILD_PKGS="build-essential pkg-config jq libyajl-dev libseccomp-dev libcap-dev libsystemd-dev libcmocka-dev busybox-static libarchive-dev libcurl4-openssl-dev libssl-dev liblzma-dev libzstd-dev clang"
 TEST_PKGS="runc crun podman containerd dbus-daemon tmux uidmap util-linux procps iproute2 psmisc jq docker-registry skopeo umoci apache2-utils openssl fuse-overlayfs passt slirp4netns python3 time hyperfine linux-image-amd64 bc cpio"
 
 want=""

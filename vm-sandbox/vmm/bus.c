@@ -79,8 +79,13 @@ void vmm_bus_dispatch(struct vmm *vm, struct vmm_io *io)
         return;
     if (!io->write)
         memset(io->data, 0xff, sizeof io->data);
+    vmm_record_device_error(vm, d->ops->name, err.msg);
+}
+
+void vmm_record_device_error(struct vmm *vm, const char *device, const char *msg)
+{
     pthread_mutex_lock(&vm->lock);
     vm->stop.device_errors++;
-    snprintf(vm->stop.last_device_error, sizeof vm->stop.last_device_error, "%s: %.200s", d->ops->name, err.msg);
+    snprintf(vm->stop.last_device_error, sizeof vm->stop.last_device_error, "%s: %.200s", device, msg);
     pthread_mutex_unlock(&vm->lock);
 }

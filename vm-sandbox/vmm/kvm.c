@@ -13,6 +13,7 @@
 #include "core/cleanup.h"
 #include "vm-sandbox/vmm/mptable.h"
 #include "vm-sandbox/vmm/uart8250.h"
+#include "vm-sandbox/vmm/virtio_pci.h"
 
 /* Intel VMX needs three pages for the real-mode TSS and one for the EPT
  * identity map; both sit in the hole below 4 GiB, outside RAM. */
@@ -43,6 +44,62 @@ static int install_kick_handler(struct zerr *e)
     if (sigaction(VMM_KICK_SIGNAL, &sa, NULL) < 0)
         return zerr_sys(e, "sigaction(vCPU kick signal)");
     return 0;
+}
+
+static int pci_set_irq(void *ctx, unsigned gsi, int level, struct zerr *e)
+{
+    return vmm_irq_set(ctx, gsi, level, e);
+}
+
+static void pci_reset(void *ctx, unsigned vcpu)
+{
+    vmm_stop_vm(ctx, VMM_STOP_RESET, vcpu, "reset control register 0xcf9 (vCPU %u)", vcpu);
+}
+
+static void pci_report(void *ctx, const char *device, const char *msg)
+{
+    vmm_record_device_error(ctx, device, msg);
+}
+
+static int pci_bus_io(void *opaque, struct vmm_io *io, struct zerr *e) { return vmm_pci_io(opaque, io, e); }
+static void pci_bus_destroy(void *opaque) { vmm_pci_free(opaque); }
+
+static const struct vmm_device_ops pci_bus_ops = { .name = "pci", .io = pci_bus_io, .destroy = pci_bus_destroy };
+
+/* The host bridge answers Linux's PCI probe even with no devices; the
+ * whole hole below the IOAPIC goes to the bus so BARs may move in it. */
+static int pci_setup(struct vmm *vm, struct zerr *e)
+{
+    struct vmm_pci_platform plat = { .ctx = vm, .set_irq = pci_set_irq, .reset = pci_reset,
+                                     .report_error = pci_report };
+    struct vmm_pci *bus;
+    if (vmm_pci_new(&plat, &bus, e) < 0)
+        return -1;
+    int dev = vmm_device_add(vm, &pci_bus_ops, bus, e);
+    if (dev < 0)
+        return -1;
+    vm->pci = bus;
+    if (vmm_device_map(vm, dev, VMM_SPACE_PIO, VMM_PCI_CONFIG_PORT, VMM_PCI_CONFIG_PORTS, e) < 0 ||
+        vmm_device_map(vm, dev, VMM_SPACE_MMIO, VMM_PCI_MMIO_BASE, VMM_PCI_MMIO_END - VMM_PCI_MMIO_BASE, e) < 0)
+        return -1;
+    return 0;
+}
+
+struct vmm_iothread *vmm_shared_iothread(struct vmm *vm, struct zerr *e)
+{
+    if (!vm->io && vmm_iothread_new("zone-vmm-io", &vm->io, e) < 0)
+        return NULL;
+    return vm->io;
+}
+
+int vmm_virtio_add(struct vmm *vm, struct vmm_virtio_backend b, struct zerr *e)
+{
+    if (vm->ran) {
+        if (b.ops && b.ops->destroy)
+            b.ops->destroy(b.opaque);
+        return zerr_set(e, EBUSY, "virtio device %s: the VM is already running", b.ops ? b.ops->name : "?");
+    }
+    return vmm_virtio_pci_new(vm->pci, &vm->mem, b, NULL, e);
 }
 
 static int vm_setup(struct vmm *vm, const struct vmm_config *cfg, struct zerr *e)
@@ -101,6 +158,8 @@ static int vm_setup(struct vmm *vm, const struct vmm_config *cfg, struct zerr *e
         return zerr_prefix(e, "legacy devices");
     if (vmm_uart_add(vm, VMM_UART_COM1_PORT, VMM_UART_COM1_IRQ, cfg->serial_fd, NULL, e) < 0)
         return zerr_prefix(e, "ttyS0");
+    if (pci_setup(vm, e) < 0)
+        return zerr_prefix(e, "PCI bus");
     return 0;
 }
 
@@ -154,8 +213,6 @@ int vmm_load_linux(struct vmm *vm, const struct vmm_kernel *k, struct zerr *e)
                 : vmm_boot_bzimage(&vm->mem, kfd, ifd, k->cmdline, &vm->entry, &info, e);
     if (r < 0)
         return zerr_prefix(e, "%s", k->kernel_path);
-    if (vmm_mptable_write(&vm->mem, vm->nvcpus, NULL, 0, e) < 0)
-        return -1;
     if (vmm_vcpu_set_boot_state(&vm->vcpus[0], &vm->entry, e) < 0)
         return -1;
     vm->loaded = true;
@@ -180,6 +237,11 @@ int vmm_run(struct vmm *vm, struct vmm_stop *stop, struct zerr *e)
         return zerr_set(e, EINVAL, "vmm_run: no kernel loaded");
     if (vm->ran)
         return zerr_set(e, EBUSY, "vmm_run: a VM runs only once");
+    /* the MP table goes in last, when every PCI device and its INTx route is known */
+    struct vmm_mp_pci_irq routes[VMM_PCI_SLOTS];
+    unsigned nroutes = vmm_pci_routes(vm->pci, routes, VMM_PCI_SLOTS);
+    if (vmm_mptable_write(&vm->mem, vm->nvcpus, routes, nroutes, e) < 0)
+        return -1;
     vm->ran = true;
 
     /* vCPU threads start with every signal blocked except the kick, so
@@ -229,9 +291,12 @@ void vmm_destroy(struct vmm *vm)
 {
     if (!vm)
         return;
+    /* no device callback may run while devices go away */
+    vmm_iothread_stop(vm->io);
     for (unsigned i = vm->ndevices; i-- > 0;)
         if (vm->devices[i].ops->destroy)
             vm->devices[i].ops->destroy(vm->devices[i].opaque);
+    vmm_iothread_free(vm->io);
     for (unsigned i = 0; i < VMM_MAX_VCPUS; i++) {
         struct vmm_vcpu *v = &vm->vcpus[i];
         if (v->run)

@@ -83,10 +83,9 @@ static void transmit(struct vmm_uart *u, uint8_t c)
         else
             u->overrun = true;
     } else if (u->out_fd >= 0) {
-        ssize_t n;
-        do
-            n = write(u->out_fd, &c, 1);
-        while (n < 0 && errno == EINTR);
+        /* no retry on EINTR: on a vCPU thread that is the kick of a
+         * stopping VM, which must not wait on a stuck reader */
+        ssize_t n = write(u->out_fd, &c, 1);
         if (n != 1)
             u->write_errors++;          /* the console is best effort */
     }

@@ -38,14 +38,15 @@ static int set_msrs(struct vmm_vcpu *vcpu, struct zerr *e)
         { MSR_LSTAR, 0 }, { MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING },
         { MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WRITEBACK },
     };
-    struct {
+    /* struct kvm_msrs ends in a flexible array: give it room for the list */
+    union {
         struct kvm_msrs hdr;
-        struct kvm_msr_entry entries[16];
+        uint8_t room[sizeof(struct kvm_msrs) + 16 * sizeof(struct kvm_msr_entry)];
     } msrs;
     memset(&msrs, 0, sizeof msrs);
     for (unsigned i = 0; i < sizeof list / sizeof list[0]; i++) {
-        msrs.entries[i].index = list[i].index;
-        msrs.entries[i].data = list[i].value;
+        msrs.hdr.entries[i].index = list[i].index;
+        msrs.hdr.entries[i].data = list[i].value;
     }
     msrs.hdr.nmsrs = sizeof list / sizeof list[0];
     int r = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
@@ -53,7 +54,7 @@ static int set_msrs(struct vmm_vcpu *vcpu, struct zerr *e)
         return zerr_sys(e, "vCPU %u: KVM_SET_MSRS", vcpu->index);
     if ((unsigned)r != msrs.hdr.nmsrs)
         return zerr_set(e, EINVAL, "vCPU %u: KVM_SET_MSRS: KVM refused MSR 0x%x", vcpu->index,
-                        msrs.entries[r].index);
+                        msrs.hdr.entries[r].index);
     return 0;
 }
 

@@ -149,6 +149,11 @@ int vmm_vq_pop(struct vmm_vq *vq, struct vmm_vq_chain *chain, bool *consumed, st
     }
 }
 
+void vmm_vq_unpop(struct vmm_vq *vq)
+{
+    vq->last_avail--;
+}
+
 int vmm_vq_push(struct vmm_vq *vq, uint16_t head, uint32_t written, struct zerr *e)
 {
     if (!vq->ready)

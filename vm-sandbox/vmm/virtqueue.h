@@ -58,6 +58,10 @@ int vmm_vq_init(struct vmm_vq *vq, const struct vmm_mem *mem, uint16_t size, uin
  * the caller should vmm_vq_push(head, 0) it. */
 int vmm_vq_pop(struct vmm_vq *vq, struct vmm_vq_chain *chain, bool *consumed, struct zerr *e);
 
+/* Gives back the chain the last successful vmm_vq_pop took, before it was
+ * pushed: for a device that found it had nothing to put in it. */
+void vmm_vq_unpop(struct vmm_vq *vq);
+
 /* Puts head into the used ring with the number of bytes written. */
 int vmm_vq_push(struct vmm_vq *vq, uint16_t head, uint32_t written, struct zerr *e);
 

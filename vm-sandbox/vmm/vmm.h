@@ -3,7 +3,7 @@
  *   struct vmm *vm;
  *   vmm_create(&(struct vmm_config){ .mem_mib = 512, .vcpus = 2, .serial_fd = 1 }, &vm, &err);
  *   vmm_load_linux(vm, &(struct vmm_kernel){ "bzImage", "initrd", "console=ttyS0" }, &err);
- *   ... devices: vmm_device_add + vmm_device_map + vmm_irq_set ...
+ *   vmm_add_console(vm, 0, 1, &err);   ... virtio devices, or vmm_device_add + vmm_device_map
  *   vmm_run(vm, &stop, &err);      returns when the guest powers off or resets
  *   vmm_destroy(vm);
  *
@@ -75,8 +75,9 @@ const char *vmm_stop_reason_name(enum vmm_stop_reason r);
 
 int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct zerr *e);
 
-/* Loads the kernel, initrd and command line, writes the MP table, and sets
- * the boot vCPU's registers. Call once, before vmm_run. */
+/* Loads the kernel, initrd and command line and sets the boot vCPU's
+ * registers. Call once, before vmm_run (which writes the MP table, with
+ * the PCI interrupt routes of the devices added by then). */
 int vmm_load_linux(struct vmm *vm, const struct vmm_kernel *k, struct zerr *e);
 
 /* Runs all vCPUs until the guest stops; 0 with *stop filled, or -1 when the
@@ -127,5 +128,32 @@ int vmm_irq_set(struct vmm *vm, unsigned gsi, int level, struct zerr *e);
 const struct vmm_mem *vmm_memory(const struct vmm *vm);
 
 unsigned vmm_vcpu_count(const struct vmm *vm);
+
+/* ---- virtio devices ----
+ * Each is a modern virtio-pci device in the next free slot of PCI bus 0,
+ * interrupting through INTA (see docs/vm.md). Add them between vmm_create
+ * and vmm_run; the guest needs the virtio_pci module and the device's. */
+
+/* A console (hvc0 in the guest): what the guest writes goes to out_fd,
+ * what arrives on in_fd goes to the guest (EOF ends input). Neither fd is
+ * closed; in_fd may be -1 (no input). */
+int vmm_add_console(struct vmm *vm, int in_fd, int out_fd, struct zerr *e);
+
+/* vsock, host side on unix sockets as in Firecracker:
+ *  - the guest connecting to host port P (CID 2) connects the monitor to
+ *    the unix socket "<uds_path>_<P>";
+ *  - a host process connecting to the unix socket uds_path (which the
+ *    monitor creates, and removes in vmm_destroy) and writing
+ *    "CONNECT <port>\n" is connected to guest port <port>, and reads
+ *    "OK <host port>\n" first; if the guest refuses, the socket closes. */
+struct vmm_vsock_config {
+    uint32_t guest_cid;      /* 0: 3 */
+    const char *uds_path;
+};
+int vmm_add_vsock(struct vmm *vm, const struct vmm_vsock_config *c, struct zerr *e);
+
+/* A 9p share of host_dir, mounted in the guest with
+ * "mount -t 9p -o trans=virtio,version=9p2000.L TAG DIR". */
+int vmm_add_9p(struct vmm *vm, const char *tag, const char *host_dir, bool read_only, struct zerr *e);
 
 #endif

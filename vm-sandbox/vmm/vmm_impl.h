@@ -9,6 +9,9 @@
 #include <stdatomic.h>
 
 #include "vm-sandbox/vmm/boot.h"
+#include "vm-sandbox/vmm/iothread.h"
+#include "vm-sandbox/vmm/pci.h"
+#include "vm-sandbox/vmm/virtio.h"
 #include "vm-sandbox/vmm/vmm.h"
 
 #define VMM_MAX_DEVICES 32
@@ -50,6 +53,8 @@ struct vmm {
     unsigned ndevices;
     struct vmm_region regions[VMM_MAX_REGIONS];
     unsigned nregions;
+    struct vmm_pci *pci;           /* bus 0 (a device above); owns the PCI devices */
+    struct vmm_iothread *io;       /* shared host I/O thread, made by the first device needing it */
 
     pthread_mutex_t lock;          /* guards stop and the device error record */
     pthread_cond_t stopped_cond;
@@ -61,6 +66,15 @@ struct vmm {
 /* Records why the VM stops (the first reason wins) and wakes vmm_run. */
 void vmm_stop_vm(struct vmm *vm, enum vmm_stop_reason reason, unsigned vcpu, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Counts a device error and keeps its message for struct vmm_stop. */
+void vmm_record_device_error(struct vmm *vm, const char *device, const char *msg);
+
+/* The shared I/O thread, started on first use. */
+struct vmm_iothread *vmm_shared_iothread(struct vmm *vm, struct zerr *e);
+
+/* Puts a virtio backend on the PCI bus (destroying it if that fails). */
+int vmm_virtio_add(struct vmm *vm, struct vmm_virtio_backend b, struct zerr *e);
 
 /* Sends one guest access to the device mapped there (bus.c). Unmapped
  * reads return all-ones and unmapped writes are dropped, as on a PC. */

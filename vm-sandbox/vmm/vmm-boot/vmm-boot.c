@@ -3,12 +3,19 @@
  *
  *   vmm-boot -k KERNEL [-i INITRD] [-c CMDLINE] [-n VCPUS] [-m MIB]
  *            [--timestamps] [--timeout SECS]
+ *            [--console] [--vsock UDS [--cid CID]] [--share TAG=DIR]...
+ *
+ * --console adds a virtio console (hvc0): stdin to the guest, guest output
+ * to stdout (through the stamps too). --vsock adds a vsock device whose
+ * host side is the unix socket UDS (see vmm.h); --share exports DIR over
+ * virtio-9p under mount tag TAG (repeatable; --share-ro for read-only).
  *
  * --timestamps prefixes every console line with the milliseconds since the
  * monitor started and prints the stage times to stderr at the end.
  * Exit status: 0 when the guest stopped itself (reset or power-off),
  * 2 on a triple fault, 124 on --timeout, 1 on any error. */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -70,20 +77,47 @@ static void *watchdog_thread(void *arg)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: vmm-boot -k KERNEL [-i INITRD] [-c CMDLINE] [-n VCPUS] [-m MIB] "
-               "[--pvh] [--timestamps] [--timeout SECS]\n");
+               "[--pvh] [--timestamps] [--timeout SECS]\n"
+               "                [--console] [--vsock UDS [--cid CID]] [--share[-ro] TAG=DIR]...\n");
+}
+
+#define MAX_SHARES 8
+
+struct share {
+    char *tag;
+    const char *dir;
+    bool read_only;
+};
+
+static int add_devices(struct vmm *vm, int console, int out_fd, const char *vsock, unsigned cid,
+                       const struct share *shares, unsigned nshares, struct zerr *e)
+{
+    if (console && vmm_add_console(vm, STDIN_FILENO, out_fd, e) < 0)
+        return -1;
+    if (vsock && vmm_add_vsock(vm, &(struct vmm_vsock_config){ .guest_cid = cid, .uds_path = vsock }, e) < 0)
+        return -1;
+    for (unsigned i = 0; i < nshares; i++)
+        if (vmm_add_9p(vm, shares[i].tag, shares[i].dir, shares[i].read_only, e) < 0)
+            return -1;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     struct vmm_kernel k = { .cmdline = "console=ttyS0 reboot=k panic=-1" };
     struct vmm_config cfg = { .mem_mib = 256, .vcpus = 1, .serial_fd = STDOUT_FILENO };
-    int stamps = 0;
-    unsigned timeout = 0;
+    int stamps = 0, console = 0;
+    unsigned timeout = 0, cid = 0, nshares = 0;
+    const char *vsock = NULL;
+    struct share shares[MAX_SHARES];
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
         { "cmdline", required_argument, NULL, 'c' }, { "cpus", required_argument, NULL, 'n' },
         { "mem", required_argument, NULL, 'm' }, { "pvh", no_argument, NULL, 'P' },
         { "timestamps", no_argument, NULL, 'T' }, { "timeout", required_argument, NULL, 't' },
+        { "console", no_argument, NULL, 'C' }, { "vsock", required_argument, NULL, 'V' },
+        { "cid", required_argument, NULL, 'I' }, { "share", required_argument, NULL, 'S' },
+        { "share-ro", required_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' }, { 0 },
     };
     int c;
@@ -98,6 +132,20 @@ int main(int argc, char **argv)
         case 'P': k.format = VMM_KERNEL_PVH; break;
         case 'T': stamps = 1; break;
         case 't': timeout = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'C': console = 1; break;
+        case 'V': vsock = optarg; break;
+        case 'I': cid = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'S':
+        case 'R': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || !eq[1] || nshares == MAX_SHARES) {
+                fprintf(stderr, "vmm-boot: --share TAG=DIR (at most %d)\n", MAX_SHARES);
+                return 1;
+            }
+            *eq = '\0';
+            shares[nshares++] = (struct share){ .tag = optarg, .dir = eq + 1, .read_only = c == 'R' };
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -122,7 +170,8 @@ int main(int argc, char **argv)
     struct vmm *vm = NULL;
     struct vmm_stop stop;
     double loaded_ms = 0;
-    if (vmm_create(&cfg, &vm, &err) < 0 || vmm_load_linux(vm, &k, &err) < 0) {
+    if (vmm_create(&cfg, &vm, &err) < 0 || vmm_load_linux(vm, &k, &err) < 0 ||
+        add_devices(vm, console, cfg.serial_fd, vsock, cid, shares, nshares, &err) < 0) {
         fprintf(stderr, "vmm-boot: %s\n", err.msg);
         vmm_destroy(vm);
         return 1;
