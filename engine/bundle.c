@@ -16,6 +16,7 @@
 #include "core/cleanup.h"
 #include "core/path.h"
 #include "engine/bundle_internal.h"
+#include "namespaces/namespaces.h"
 /* The runtime reads the overlay annotations: both headers define the same
  * macros, and the compiler refuses a redefinition that differs. */
 #include "runtime/rootfs_overlay.h"
@@ -415,13 +416,22 @@ static int build_linux(struct build *b, struct zerr *e)
     if (f->rootless) {
         if (add_namespace(l, ZNS_USER, e) < 0)
             return -1;
-        l->uid_mappings = calloc(1, sizeof *l->uid_mappings);
-        l->gid_mappings = calloc(1, sizeof *l->gid_mappings);
-        if (!l->uid_mappings || !l->gid_mappings)
-            return oom(e);
-        l->uid_mappings[0] = (struct zspec_idmap){ 0, (uint32_t)getuid(), 1 };
-        l->gid_mappings[0] = (struct zspec_idmap){ 0, (uint32_t)getgid(), 1 };
-        l->n_uid_mappings = l->n_gid_mappings = 1;
+        if (geteuid() != 0) {
+            /* the mappings the store's layers were unpacked with (see
+             * images/userns.h): uid 1000's files are uid 1000's inside */
+            if (zns_rootless_mappings(getuid(), getgid(), &l->uid_mappings,
+                                      &l->n_uid_mappings, &l->gid_mappings,
+                                      &l->n_gid_mappings, e) < 0)
+                return -1;
+        } else {
+            l->uid_mappings = calloc(1, sizeof *l->uid_mappings);
+            l->gid_mappings = calloc(1, sizeof *l->gid_mappings);
+            if (!l->uid_mappings || !l->gid_mappings)
+                return oom(e);
+            l->uid_mappings[0] = (struct zspec_idmap){ 0, (uint32_t)getuid(), 1 };
+            l->gid_mappings[0] = (struct zspec_idmap){ 0, (uint32_t)getgid(), 1 };
+            l->n_uid_mappings = l->n_gid_mappings = 1;
+        }
     }
     if (!(l->masked_paths = strv_copy((char *const *)masked_paths, ZARRAY_SIZE(masked_paths),
                                       &l->n_masked_paths, e)) ||

@@ -16,6 +16,7 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/path.h"
+#include "images/userns.h"
 
 #define RECORD_MAX (1u << 20)
 #define NAME_MAX_LEN 128
@@ -578,7 +579,7 @@ static int empty_dir(int dfd, dev_t dev, const char *path, int depth, struct zer
     return rc;
 }
 
-int zctr_remove_tree(const char *path, struct zerr *e)
+static int remove_tree_here(const char *path, struct zerr *e)
 {
     struct stat st;
     int fd;
@@ -602,6 +603,21 @@ int zctr_remove_tree(const char *path, struct zerr *e)
     if (rmdir(path) < 0 && errno != ENOENT)
         return zerr_sys(e, "remove %s", path);
     return 0;
+}
+
+static int remove_tree_run(void *path, struct zerr *e)
+{
+    return remove_tree_here(path, e);
+}
+
+int zctr_remove_tree(const char *path, struct zerr *e)
+{
+    /* Rootless, the overlay upper holds files of the user's subordinate
+     * ids (what container uid 1000 wrote): only root of the user's user
+     * namespace may remove them. */
+    if (zuserns_wanted())
+        return zuserns_run(remove_tree_run, (void *)path, e);
+    return remove_tree_here(path, e);
 }
 
 int zctr_remove(const char *store_dir, const char *id, struct zerr *e)

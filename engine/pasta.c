@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,9 +41,10 @@ static bool in_path(const char *prog)
 int zpasta_available(struct zerr *e)
 {
     int fd;
-    if (!in_path("pasta"))
-        return zerr_set(e, ENOENT, "--network pasta: the pasta program is not installed "
-                        "(install the Debian package %s)", PASTA_PACKAGE);
+    if (!in_path("pasta") && !in_path("slirp4netns"))
+        return zerr_set(e, ENOENT, "--network pasta: neither pasta nor slirp4netns is "
+                        "installed (install the Debian package %s, or slirp4netns)",
+                        PASTA_PACKAGE);
     fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return zerr_sys(e, "--network pasta: /dev/net/tun is not usable (pasta needs the tun "
@@ -70,9 +72,7 @@ static int parse_port(const char *s, size_t len, const char *spec, struct zerr *
 
 /* Splits spec into ip (may be empty), host port, container port and
  * protocol; *udp set for /udp. */
-struct publish { char ip[64]; char host[8], ctr[8]; bool udp; };
-
-static int publish_parse(const char *spec, struct publish *p, struct zerr *e)
+static int publish_parse(const char *spec, struct zpublish *p, struct zerr *e)
 {
     _cleanup_free_ char *s = strdup(spec);
     char *slash, *last, *prev;
@@ -131,8 +131,13 @@ static int publish_parse(const char *spec, struct publish *p, struct zerr *e)
 
 int zpasta_check_publish(const char *spec, struct zerr *e)
 {
-    struct publish p;
+    struct zpublish p;
     return publish_parse(spec, &p, e);
+}
+
+int zpasta_parse_publish(const char *spec, struct zpublish *p, struct zerr *e)
+{
+    return publish_parse(spec, p, e);
 }
 
 /* --------------------------------------------------------------- start */
@@ -157,15 +162,17 @@ int zpasta_start(struct zpasta *p, pid_t ctr_pid, bool rootless, char *const *pu
                  size_t n_publish, struct zerr *e)
 {
     _cleanup_close_ int netns = -1, userns = -1, errfd = -1, pidf = -1;
-    char path[64], pidfile[] = "/tmp/zone-pasta-XXXXXX";
+    char path[64], pidfile[PATH_MAX];
     char **argv = NULL;
-    struct publish *ports = NULL;
+    struct zpublish *ports = NULL;
     size_t argc = 0, n_tcp = 0, n_udp = 0;
     pid_t child;
     int st, rc = -1;
 
     if (zpasta_available(e) < 0)
         return -1;
+    if (!in_path("pasta"))   /* the fallback: slirp4netns */
+        return zslirp_start(p, ctr_pid, rootless, publish, n_publish, e);
     /* pasta drops privileges before it opens the namespace, and the
      * container's /proc/PID/ns files need ptrace access it then lacks: it
      * gets the namespaces as fds we opened, through /proc/self/fd */
@@ -178,6 +185,13 @@ int zpasta_start(struct zpasta *p, pid_t ctr_pid, bool rootless, char *const *pu
         userns = open(path, O_RDONLY | O_CLOEXEC);
         if (userns < 0)
             return zerr_sys(e, "--network pasta: %s", path);
+    }
+    /* pasta's pid file: rootless in the user's own runtime dir, so zone
+     * writes nothing outside the user's directories */
+    {
+        const char *rd = getenv("XDG_RUNTIME_DIR");
+        snprintf(pidfile, sizeof pidfile, "%s/zone-pasta-XXXXXX",
+                 geteuid() != 0 && rd && rd[0] == '/' ? rd : "/tmp");
     }
     errfd = memfd_create("pasta-stderr", MFD_CLOEXEC);
     pidf = mkostemp(pidfile, O_CLOEXEC);

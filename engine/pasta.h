@@ -33,5 +33,15 @@ void zpasta_stop(struct zpasta *p);
 void zpasta_reaped(struct zpasta *p, pid_t pid);
 /* [IP:]HOSTPORT:CTRPORT[/tcp|/udp] or PORT[/tcp|/udp]; ports 1-65535. */
 int zpasta_check_publish(const char *spec, struct zerr *e);
+/* The same, split: ip may be empty (all addresses). */
+struct zpublish { char ip[64]; char host[8], ctr[8]; bool udp; };
+int zpasta_parse_publish(const char *spec, struct zpublish *p, struct zerr *e);
+
+/* The fallback when pasta is not installed (engine/slirp.c): slirp4netns
+ * with the same interface, tap0 as 10.0.2.100, the -p ports added through
+ * its API socket (in $XDG_RUNTIME_DIR rootless, removed once they are).
+ * Fills p like zpasta_start; zpasta_stop stops it. */
+int zslirp_start(struct zpasta *p, pid_t ctr_pid, bool rootless, char *const *publish,
+                 size_t n_publish, struct zerr *e);
 
 #endif

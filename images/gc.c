@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@
 #include "core/json.h"
 #include "images/manifest.h"
 #include "images/store_private.h"
+#include "images/userns.h"
 
 #define PARTIAL_MAX_AGE (24 * 60 * 60)
 #define RECORD_MAX (1u << 20)
@@ -278,6 +280,33 @@ static int remove_tree(int parent, const char *name, uint64_t *bytes, struct zer
     return 0;
 }
 
+/* A layer directory: rootless, its files belong to the user's subordinate
+ * ids, so it is removed as root of the user's user namespace; the byte
+ * count comes back through a shared page. */
+struct layer_removal { int parent; const char *name; uint64_t *bytes; };
+
+static int layer_removal_run(void *arg, struct zerr *e)
+{
+    struct layer_removal *l = arg;
+    return remove_tree(l->parent, l->name, l->bytes, e);
+}
+
+static int remove_layer_tree(int parent, const char *name, uint64_t *bytes, struct zerr *e)
+{
+    if (!zuserns_wanted())
+        return remove_tree(parent, name, bytes, e);
+    uint64_t *shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED)
+        return zerr_sys(e, "gc: mmap");
+    *shared = 0;
+    struct layer_removal l = { parent, name, shared };
+    int rc = zuserns_run(layer_removal_run, &l, e);
+    *bytes += *shared;
+    munmap(shared, sizeof *shared);
+    return rc;
+}
+
 static int open_dir(int dirfd, const char *name, DIR **out, struct zerr *e)
 {
     int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -324,11 +353,11 @@ static int sweep_layers(struct zstore *s, const struct hexset *keep, struct zgc_
     while ((de = readdir(d))) {
         uint64_t bytes = 0;
         if (!strncmp(de->d_name, "tmp-", 4)) {
-            if (remove_tree(s->layers_fd, de->d_name, &bytes, e) < 0)
+            if (remove_layer_tree(s->layers_fd, de->d_name, &bytes, e) < 0)
                 return -1;
             r->partials_removed++;
         } else if (is_hex64(de->d_name) && !hexset_has(keep, de->d_name)) {
-            if (remove_tree(s->layers_fd, de->d_name, &bytes, e) < 0)
+            if (remove_layer_tree(s->layers_fd, de->d_name, &bytes, e) < 0)
                 return -1;
             r->layers_removed++;
         }

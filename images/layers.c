@@ -22,6 +22,8 @@
 #include "images/manifest.h"
 #include "images/store_private.h"
 #include "images/unpack_private.h"
+#include "images/userns.h"
+#include "core/log.h"
 
 /* Root in the initial user namespace may use trusted.* xattrs; anyone
  * else (a user namespace) mounts overlay with "userxattr" and needs the
@@ -86,23 +88,38 @@ static int publish(struct zstore *s, const char *tmp, const char *diff_id, struc
                     diff_id);
 }
 
-static int unpack_into_store(struct zstore *s, size_t index, const struct zdescriptor *layer,
-                             const char *diff_id, const char *const *lowers, size_t n_lowers,
-                             const char *image, struct zerr *e)
+struct unpack_job {
+    struct zstore *s;
+    size_t index;
+    const struct zdescriptor *layer;
+    const char *diff_id, *image;
+    const char *const *lowers;
+    size_t n_lowers;
+    bool squash_ids;          /* rootless with only the own id mapped */
+};
+
+/* Unpacks into layers/tmp-* and renames it into place. Rootless, this
+ * runs as root of the user's user namespace (zuserns_run), so the files
+ * get the owners of the image mapped through the subordinate ids. */
+static int unpack_job_run(void *arg, struct zerr *e)
 {
+    const struct unpack_job *j = arg;
+    struct zstore *s = j->s;
     char tmp[64], blob[PATH_MAX], what[256];
     _cleanup_close_ int tmp_fd = -1, root_fd = -1;
     struct zunpack_stats st;
     struct zunpack_opts o = {
         .mode = ZUNPACK_OVERLAY,
         .opaque_xattr = opaque_xattr_name(),
-        .lower_dirs = lowers,
-        .n_lower_dirs = n_lowers,
-        .expect_diff_id = diff_id,
+        .lower_dirs = j->lowers,
+        .n_lower_dirs = j->n_lowers,
+        .expect_diff_id = j->diff_id,
+        .squash_ids = j->squash_ids,
     };
 
-    snprintf(what, sizeof what, "layer %zu (%.80s) of image %.80s", index, layer->digest, image);
-    if (zstore_blob_path(s, layer->digest, blob, sizeof blob, e) < 0)
+    snprintf(what, sizeof what, "layer %zu (%.80s) of image %.80s", j->index, j->layer->digest,
+             j->image);
+    if (zstore_blob_path(s, j->layer->digest, blob, sizeof blob, e) < 0)
         return zerr_prefix(e, "%s", what);
     if (random_name(tmp, sizeof tmp, e) < 0)
         return -1;
@@ -123,12 +140,38 @@ static int unpack_into_store(struct zstore *s, size_t index, const struct zdescr
         goto fail;
     }
     if (zstore_write_atomic(tmp_fd, "complete", "", 0, what, e) < 0 ||
-        publish(s, tmp, diff_id, e) < 0)
+        publish(s, tmp, j->diff_id, e) < 0)
         goto fail;
+    if (st.skipped_devices)
+        zwarn("%s: %llu device node(s) skipped: a user namespace cannot create them",
+              what, (unsigned long long)st.skipped_devices);
+    if (st.squashed_owners)
+        zwarn("%s: %llu file(s) owned by other ids now belong to the user: it has no "
+              "subordinate ids (/etc/subuid, /etc/subgid, newuidmap) to map them to",
+              what, (unsigned long long)st.squashed_owners);
     return 0;
 fail:
     remove_dir(s->layers_fd, tmp);
     return -1;
+}
+
+static int unpack_into_store(struct zstore *s, size_t index, const struct zdescriptor *layer,
+                             const char *diff_id, const char *const *lowers, size_t n_lowers,
+                             const char *image, struct zerr *e)
+{
+    struct unpack_job j = {
+        .s = s, .index = index, .layer = layer, .diff_id = diff_id, .image = image,
+        .lowers = lowers, .n_lowers = n_lowers,
+    };
+    struct zuserns_map m;
+
+    if (!zuserns_wanted())
+        return unpack_job_run(&j, e);
+    if (zuserns_map_get(&m, e) < 0)
+        return -1;
+    j.squash_ids = m.one_id;
+    zuserns_map_free(&m);
+    return zuserns_run(unpack_job_run, &j, e);
 }
 
 int zlayers_prepare(struct zstore *s, const struct zimage *im, char ***dirs, size_t *n,

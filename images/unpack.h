@@ -33,6 +33,10 @@ struct zunpack_opts {
      * mknod is not permitted. */
     const struct zid_range { uint32_t container, host, size; } *uid_map, *gid_map;
     size_t n_uid_map, n_gid_map;
+    /* Every owner becomes 0:0 (after the maps): a rootless store whose
+     * user namespace maps only the user's own id. Counted in
+     * squashed_owners. */
+    bool squash_ids;
     /* Lower layers (ZUNPACK_OVERLAY): directories a hard link may point
      * into when its target is not in this layer; the file is copied up. */
     const char *const *lower_dirs; size_t n_lower_dirs;
@@ -41,7 +45,7 @@ struct zunpack_opts {
     const char *expect_diff_id;
 };
 
-struct zunpack_stats { uint64_t entries, bytes, skipped_devices; };
+struct zunpack_stats { uint64_t entries, bytes, skipped_devices, squashed_owners; };
 
 /* Unpacks the layer at blob_path (compression detected from the content,
  * not trusted from the media type) into the directory dirfd. `what` names

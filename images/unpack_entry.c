@@ -57,9 +57,26 @@ static int entry_owner(struct zu_ctx *c, struct archive_entry *ae, const char *r
     if (g < 0 || g >= UINT32_MAX || map_id(c->o->gid_map, c->o->n_gid_map, (uint32_t)g, &hg) < 0)
         return zerr_set(c->e, EINVAL, "entry \"%.200s\": owner gid %lld has no mapping",
                         raw, (long long)g);
+    if (c->o->squash_ids) {
+        /* one-id rootless store: every file is the user's (root inside) */
+        if (hu || hg)
+            c->st->squashed_owners++;
+        hu = hg = 0;
+    }
     *uid = hu;
     *gid = hg;
     return 0;
+}
+
+/* chown failed: EINVAL means the id is not mapped in the user namespace
+ * zone unpacks in (rootless: beyond the user's subordinate ids). */
+static int chown_error(struct zu_ctx *c, const char *raw, uid_t uid, gid_t gid)
+{
+    if (errno == EINVAL)
+        return zerr_set(c->e, EINVAL, "entry \"%.200s\": owner %u:%u is not mapped in the user "
+                        "namespace the layer is unpacked in (it is beyond the subordinate ids "
+                        "/etc/subuid and /etc/subgid delegate to the user)", raw, uid, gid);
+    return zerr_sys(c->e, "entry \"%.200s\": chown to %u:%u", raw, uid, gid);
 }
 
 /* ------------------------------------------------------------ xattrs */
@@ -206,7 +223,7 @@ static int make_regular(struct zu_ctx *c, struct archive_entry *ae, int parent,
     if (write_data(c, fd, ae, raw) < 0)
         return -1;
     if (fchown(fd, uid, gid) < 0)
-        return zerr_sys(c->e, "entry \"%.200s\": chown to %u:%u", raw, uid, gid);
+        return chown_error(c, raw, uid, gid);
     if (fchmod(fd, archive_entry_mode(ae) & 07777) < 0)
         return zerr_sys(c->e, "entry \"%.200s\": chmod", raw);
     if (set_xattrs(c, ae, fd, NULL, raw) < 0)
@@ -267,7 +284,7 @@ static int make_dir(struct zu_ctx *c, struct archive_entry *ae, int parent, cons
     if (fd < 0)
         return zerr_sys(c->e, "entry \"%.200s\": opening directory", raw);
     if (fchown(fd, uid, gid) < 0)
-        return zerr_sys(c->e, "entry \"%.200s\": chown to %u:%u", raw, uid, gid);
+        return chown_error(c, raw, uid, gid);
     if (set_xattrs(c, ae, fd, NULL, raw) < 0)
         return -1;
     if (c->o->mode == ZUNPACK_FLAT && zu_mark_dir_chain(c, fd) < 0)
@@ -288,7 +305,7 @@ static int meta_by_name(struct zu_ctx *c, struct archive_entry *ae, int parent,
     if (entry_owner(c, ae, raw, &uid, &gid) < 0)
         return -1;
     if (fchownat(parent, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-        return zerr_sys(c->e, "entry \"%.200s\": chown to %u:%u", raw, uid, gid);
+        return chown_error(c, raw, uid, gid);
     /* fchmodat follows a symlink at base, but base was just made by us and
      * is not one. */
     if (!is_symlink && fchmodat(parent, base, archive_entry_mode(ae) & 07777, 0) < 0)

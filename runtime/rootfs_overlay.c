@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
 #include "core/path.h"
+#include "namespaces/namespaces.h"
 
 /* mount(2) takes at most one page of options; longer layer lists go
  * through fsconfig("lowerdir+") one layer at a time (Linux 6.8+). */
@@ -192,6 +195,76 @@ static int bind_single_lower(const char *lower, const char *rootfs, struct zerr 
     return 0;
 }
 
+/* ---------------------------------------------------- fuse-overlayfs */
+
+/* True when the kernel overlay failed in a way fuse-overlayfs may not:
+ * zone is in a user namespace (rootless) and the kernel refused (older
+ * kernels, or a lower filesystem overlayfs cannot stack on in a userns). */
+static bool fuse_fallback_wanted(int err)
+{
+    const char *force = getenv("ZONE_OVERLAY");
+    if (force && !strcmp(force, "kernel"))
+        return false;
+    if (zns_in_initial_userns())
+        return false;
+    return err == EPERM || err == EINVAL || err == ENODEV || err == EACCES ||
+           err == EOPNOTSUPP;
+}
+
+/* fuse-overlayfs -o lowerdir=..,upperdir=..,workdir=.. rootfs: it mounts,
+ * then leaves a daemon serving the mount (in the container's namespaces;
+ * it ends with them). It reads the same whiteouts and user.overlay.opaque
+ * xattrs the kernel's overlay does with userxattr. */
+static int mount_with_fuse(const char *opts, const char *rootfs, struct zerr *e)
+{
+    int errpipe[2], status;
+    char msg[512] = "";
+    ssize_t n, got = 0;
+    pid_t pid;
+
+    if (!opts)
+        return zerr_set(e, E2BIG, "overlay rootfs: fuse-overlayfs: the layer list is longer "
+                        "than a mount option string allows");
+    if (pipe2(errpipe, O_CLOEXEC) < 0)
+        return zerr_sys(e, "overlay rootfs: fuse-overlayfs: pipe");
+    pid = fork();
+    if (pid < 0) {
+        close(errpipe[0]);
+        close(errpipe[1]);
+        return zerr_sys(e, "overlay rootfs: fuse-overlayfs: fork");
+    }
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
+            dup2(errpipe[1], 2) < 0)
+            _exit(127);
+        execlp("fuse-overlayfs", "fuse-overlayfs", "-o", opts, rootfs, (char *)NULL);
+        dprintf(2, "exec fuse-overlayfs: %s (Debian package fuse-overlayfs)", strerror(errno));
+        _exit(127);
+    }
+    close(errpipe[1]);
+    /* the daemon keeps stderr open: read until the mounting process exits */
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        struct pollfd pf = { .fd = errpipe[0], .events = POLLIN };
+        if (poll(&pf, 1, 50) > 0 && (size_t)got < sizeof msg - 1) {
+            n = read(errpipe[0], msg + got, sizeof msg - 1 - (size_t)got);
+            if (n > 0)
+                got += n;
+        }
+    }
+    close(errpipe[0]);
+    msg[got] = '\0';
+    for (char *c = msg; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return zerr_set(e, EIO, "overlay rootfs: fuse-overlayfs %s onto %s failed (%s %d)%s%s",
+                        opts, rootfs, WIFEXITED(status) ? "exit" : "signal",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+                        msg[0] ? ": " : "", msg);
+    return 0;
+}
+
 int zoverlay_mount_rootfs(const struct zspec *s, const char *rootfs, struct zerr *e)
 {
     struct zoverlay o;
@@ -205,10 +278,25 @@ int zoverlay_mount_rootfs(const struct zspec *s, const char *rootfs, struct zerr
         rc = bind_single_lower(o.lower[0], rootfs, e);
     } else {
         _cleanup_free_ char *opts = option_string(&o);
-        if (!opts)
+        const char *force = getenv("ZONE_OVERLAY");
+        bool fuse_only = force && !strcmp(force, "fuse") && !zns_in_initial_userns();
+        if (fuse_only)
+            rc = -1;
+        else if (!opts)
             rc = mount_with_fsconfig(&o, rootfs, e);
         else if (mount("overlay", rootfs, "overlay", 0, opts) < 0)
             rc = zerr_sys(e, "overlay rootfs: mount onto %s (%s)", rootfs, opts);
+        if (rc < 0 && (fuse_only || fuse_fallback_wanted(e->code))) {
+            /* rootless: fuse-overlayfs where the kernel's overlay refuses
+             * (its options: the kernel's without "userxattr") */
+            struct zerr kernel = *e;
+            struct zoverlay plain = { .lower = o.lower, .n_lower = o.n_lower,
+                                      .upper = o.upper, .work = o.work };
+            _cleanup_free_ char *fopts = option_string(&plain);
+            rc = mount_with_fuse(fopts, rootfs, e);
+            if (rc < 0 && !fuse_only)
+                zerr_prefix(e, "%s; and with", kernel.msg);
+        }
     }
     zoverlay_free(&o);
     return rc;
