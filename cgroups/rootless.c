@@ -161,9 +161,30 @@ static void enable_controllers(const char *dir)
             zdebug("rootless cgroup: %s", err.msg);
 }
 
+/* Whether the cgroup `own` (below mountpoint mp) holds processes and its
+ * parent is delegated to us: a container placed below `own` could get no
+ * controllers (the "no internal processes" rule), one placed beside it can. */
+static bool beside_own(const char *mp, const char *own)
+{
+    char dir[PATH_MAX], procs[32], why[256];
+    const char *slash = strrchr(own, '/');
+    struct zerr ignored;
+
+    if (!slash || slash == own)
+        return false;   /* own is the root or a top-level cgroup */
+    if ((size_t)snprintf(dir, sizeof dir, "%s%s", mp, own) >= sizeof dir ||
+        zcg_read(dir, "cgroup.procs", procs, sizeof procs, &ignored) < 0 ||
+        procs[0] == '\0' || procs[0] == '\n')
+        return false;
+    if ((size_t)snprintf(dir, sizeof dir, "%s%.*s", mp, (int)(slash - own), own) >= sizeof dir)
+        return false;
+    return delegated_to_us(dir, why, sizeof why);
+}
+
 /* The container's path: an absolute cgroupsPath as is, a relative one
- * below the caller's cgroup `own`, none as <own>/zone-<id>. */
-static char *container_path(const char *own, const char *cgroups_path,
+ * below the caller's cgroup `own`, none as <own>/zone-<id>, or as a sibling
+ * of `own` when that is where limits can apply (see beside_own). */
+static char *container_path(const char *mp, const char *own, const char *cgroups_path,
                             const char *id, struct zerr *e)
 {
     _cleanup_free_ char *joined = NULL;
@@ -174,6 +195,8 @@ static char *container_path(const char *own, const char *cgroups_path,
         return zcg_normalize_path(cgroups_path, e);
     if (cgroups_path && *cgroups_path)
         rc = asprintf(&joined, "%s/%s", base, cgroups_path);
+    else if (beside_own(mp, own))
+        rc = asprintf(&joined, "%.*s/zone-%s", (int)(strrchr(own, '/') - own), own, id);
     else
         rc = asprintf(&joined, "%s/zone-%s", base, id);
     if (rc < 0) {
@@ -225,11 +248,11 @@ int zcg_create_rootless(const char *cgroups_path, const char *id,
                  "be delegated", zcg_mode_name(l->mode));
         return 0;
     }
+    mp = strcmp(l->h[0].mountpoint, "/") == 0 ? "" : l->h[0].mountpoint;
     if (!(text = zcg_read_all("/proc/self/cgroup", e)) ||
         !(own = zcg_own_path(text, &l->h[0], e)) ||
-        !(rel = container_path(own, cgroups_path, id, e)))
+        !(rel = container_path(mp, own, cgroups_path, id, e)))
         return -1;
-    mp = strcmp(l->h[0].mountpoint, "/") == 0 ? "" : l->h[0].mountpoint;
     if ((size_t)snprintf(path, sizeof path, "%s%s", mp, rel) >= sizeof path)
         return zerr_set(e, ENAMETOOLONG, "rootless cgroup: path too long: %s", rel);
     base_len = existing_parent_len(path, strlen(mp));

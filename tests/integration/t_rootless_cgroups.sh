@@ -123,18 +123,24 @@ test_rootless_memory_limit() {
         rl_state_gone "$id"
         return 0
     fi
-    # Delegated, but zone's own cgroup holds processes (zone itself): the
-    # kernel will not enable controllers for its children, so the limit is
-    # refused with the same message.
-    assert_ne "$rc" 0 "memory limit below a cgroup that holds processes"
-    assert_contains "$err" "$RL_LIMITS_MSG"
-    rl_state_gone "$id"
+    local own parent; own=$(rl_own_cgroup); parent=$(dirname "$own")
+    if rl_owned "/sys/fs/cgroup$parent"; then
+        # zone's own cgroup holds processes (zone itself) but its parent is
+        # delegated: the container goes beside it, where limits apply
+        assert_eq "$rc" 0 "memory limit beside zone's delegated cgroup; stderr: $err"
+        assert_eq "$out" $((32 * MiB)) "memory.max of the container's cgroup"
+        rl_state_gone "$id"
+    else
+        # the kernel will not enable controllers below a cgroup that holds
+        # processes, and there is nowhere else: refused with the message
+        assert_ne "$rc" 0 "memory limit below a cgroup that holds processes"
+        assert_contains "$err" "$RL_LIMITS_MSG"
+        rl_state_gone "$id"
+        skip "the parent of $own is not delegated to $RL_USER; cannot check applied limits"
+    fi
 
     # An absolute cgroupsPath next to our cgroup, in a delegated parent
     # without processes: the limit is applied.
-    local own parent; own=$(rl_own_cgroup); parent=$(dirname "$own")
-    rl_owned "/sys/fs/cgroup$parent" ||
-        skip "the parent of $own is not delegated to $RL_USER; cannot check applied limits"
     cfg '.linux.cgroupsPath = $p' --arg p "${parent%/}/$ZIT_PREFIX-mem"
     id=$(new_id)
     rl_run "$id"
@@ -163,5 +169,35 @@ test_rootless_pause() {
         assert_contains "$err" "has no cgroup (rootless without delegation"
     fi
     expect_ok rl_zone delete --force "$id"
+    rl_state_gone "$id"
+}
+
+# A delegated subtree made here (what systemd's Delegate=yes gives a user):
+# <deleg> owned by the user, zone started from <deleg>/shell. The container
+# goes beside zone's cgroup, gets controllers, and its limits apply.
+test_rootless_limits_in_a_delegated_subtree() {
+    [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] ||
+        skip "needs a pure cgroup v2 host (delegation is a cgroup v2 feature; make check-v2 runs this)"
+    rl_setup
+    local deleg=/sys/fs/cgroup/$ZIT_PREFIX-deleg c
+    for c in memory pids; do
+        grep -qw "$c" /sys/fs/cgroup/cgroup.controllers || skip "no $c controller at the cgroup v2 root"
+        echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control || fail "cannot enable $c at the root"
+    done
+    mkdir "$deleg" "$deleg/shell" || fail "mkdir $deleg"
+    defer "rmdir $deleg/shell $deleg"
+    chown "$RL_USER" "$deleg" "$deleg/cgroup.procs" "$deleg/cgroup.subtree_control" \
+        "$deleg/cgroup.threads" "$deleg/shell" "$deleg/shell/cgroup.procs"
+    cfg '.linux.resources = {memory: {limit: $l}, pids: {limit: 50}}
+         | .process.args = ["sh", "-c", "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max"]' \
+        --argjson l $((32 * MiB))
+    local id; id=$(new_id)
+    capture sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$deleg/shell" \
+        runuser -u "$RL_USER" -- env XDG_RUNTIME_DIR="$RL_XDG" HOME="$RL_DIR" \
+        "$RUNTIME" run --bundle "$BUNDLE" "$id"
+    assert_eq "$rc" 0 "limits in a delegated subtree; stderr: $err"
+    assert_eq "$out" "$((32 * MiB))"$'\n'"50" "memory.max and pids.max of the container's cgroup"
+    assert_not_contains "$err" "$RL_WARNING" "stderr with a delegated cgroup"
+    [[ ! -e $deleg/zone-$id ]] || fail "cgroup $deleg/zone-$id left behind"
     rl_state_gone "$id"
 }
