@@ -74,8 +74,16 @@ $(SAN)/libzone.a: $(SAN_LIB_OBJS)
 	ar rcs $@ $^
 
 # --as-needed: only the libraries the runtime's objects use are loaded.
+# yajl, libseccomp and libcap are linked statically where Debian ships the
+# archives (fewer objects for ld.so to map and relocate on every command);
+# libsystemd is dlopen'ed by the systemd cgroup driver (cgroups/sd_bus_dl.c).
+static_or_l = $(if $(findstring /,$(shell $(CC) -print-file-name=$(1))),$(shell $(CC) -print-file-name=$(1)),$(2))
+ZONE_LDLIBS := $(call static_or_l,libyajl_s.a,-lyajl) $(call static_or_l,libseccomp.a,-lseccomp) \
+               $(call static_or_l,libcap.a,-lcap) \
+               $(call static_or_l,liblzma.a,-llzma) $(call static_or_l,libzstd.a,-lzstd) \
+               $(filter-out -lyajl -lseccomp -lcap -lsystemd -llzma -lzstd,$(LDLIBS))
 $(BUILD)/zone: $(RUNTIME_CLI_OBJS) $(BUILD)/libzone.a
-	$(CC) $(CFLAGS) -Wl,--as-needed -o $@ $(RUNTIME_CLI_OBJS) $(BUILD)/libzone.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Wl,--as-needed -o $@ $(RUNTIME_CLI_OBJS) $(BUILD)/libzone.a $(ZONE_LDLIBS)
 
 $(BUILD)/zone-dev: $(DEV_CLI_OBJS) $(BUILD)/libzone.a
 	$(CC) $(CFLAGS) -o $@ $(DEV_CLI_OBJS) $(BUILD)/libzone.a $(LDLIBS)

@@ -120,6 +120,14 @@ static int mkdir_levels(const char *path, size_t root_len, size_t *first_created
     size_t len = strlen(path);
 
     *first_created = 0;
+    /* The parents usually exist (zone/ in each hierarchy): one mkdir of
+     * the leaf, and the walk from the top only when one is missing. */
+    if (len > root_len && mkdir(path, 0755) == 0) {
+        *first_created = len;
+        return 0;
+    }
+    if (len > root_len && errno == EEXIST)
+        return 0;
     memcpy(buf, path, len + 1);
     for (size_t i = root_len + 1; i <= len; i++) {
         if (buf[i] != '/' && buf[i] != '\0')

@@ -178,6 +178,15 @@ int zcg_kill_all(const struct zcgroup *cg, int sig, struct zerr *e)
     if (sig == SIGKILL && v2 && zcg_file_exists(v2->path, "cgroup.kill"))
         return zcg_write(v2->path, "cgroup.kill", "1", e);
 
+    /* An empty cgroup (the common case when a stopped container is
+     * deleted) has nothing that could fork: skip the freeze and thaw. */
+    if (zcg_pids(cg, &pids, &n, e) < 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    free(pids);
+    pids = NULL;
+    n = 0;
     /* Freeze first so nothing forks between listing and signalling. */
     if (zcg_is_frozen(cg, &was_frozen, e) == 0) {
         if (!was_frozen) {

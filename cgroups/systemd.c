@@ -12,6 +12,8 @@
 
 #include <systemd/sd-bus.h>
 
+#include "cgroups/sd_bus_dl.h"
+
 #include "core/cleanup.h"
 #include "core/log.h"
 
@@ -217,8 +219,11 @@ static int bus_open(sd_bus **bus, sd_bus_slot **slot, struct job_wait *w,
                     struct zerr *e)
 {
     sd_bus_error err = SD_BUS_ERROR_NULL;
-    int r = sd_bus_open_system(bus);
+    int r;
 
+    if (zcg_sd_bus_load(e) < 0)
+        return -1;
+    r = sd_bus_open_system(bus);
     if (r < 0)
         return zerr_set(e, -r, "systemd cgroup driver: connect to the system "
                         "bus: %s", strerror(-r));

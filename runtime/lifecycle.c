@@ -166,6 +166,10 @@ int zct_start(struct zct *c, struct zerr *e)
     if (release_fifo(c, e) < 0)
         return -1;
     c->status = ZSTATUS_RUNNING;
+    if (c->spec) {
+        run_hooks_warn(c->spec, 0, c);
+        return 0;
+    }
     s = zct_config(c, &ignored);
     run_hooks_warn(s, 0, c);
     if (s)
@@ -332,6 +336,10 @@ int zct_destroy(struct zct *c, struct zerr *e)
     }
     if (c->cg && zcg_destroy(c->cg, true, e) < 0)
         return -1;
+    if (c->spec) {
+        run_hooks_warn(c->spec, 1, c);
+        return zstate_dir_remove(&c->dir, e);
+    }
     s = zct_config(c, &ignored);
     run_hooks_warn(s, 1, c);
     if (s)

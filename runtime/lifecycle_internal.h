@@ -11,6 +11,9 @@ struct zct {
     struct zcontainer_record rec;
     struct zcgroup *cg;        /* NULL when the container has none */
     enum zstate_status status;
+    /* Borrowed: the config the caller already parsed (zone run), so that
+     * the hooks of start and delete need not parse config.json again. */
+    const struct zspec *spec;
 };
 
 /* Opens and locks the container's state dir, reads its record and status. */

@@ -77,6 +77,7 @@ int zcontainer_run(const struct zruntime *rt, const struct zcreate_opts *o,
         goto fail_created;
     if (zct_open(rt, o->id, &ct, e) < 0)
         goto fail_created;
+    ct.spec = b.spec;
     if (zct_start(&ct, e) < 0) {
         zct_destroy(&ct, e);
         zct_close(&ct);
@@ -93,6 +94,7 @@ int zcontainer_run(const struct zruntime *rt, const struct zcreate_opts *o,
     if (!keep) {
         struct zerr de;
         if (zct_open(rt, o->id, &ct, &de) == 0) {
+            ct.spec = b.spec;
             if (zct_destroy(&ct, &de) < 0)
                 zwarn("delete %s: %s", o->id, de.msg);
             zct_close(&ct);
