@@ -140,6 +140,11 @@ $(BUILD)/tests/vsock-peer: tests/vm/vsock-peer.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARN) -static -o $@ $<
 
+# virtq-garbage: t_hostile's guest program that feeds virtio devices garbage; static, runs in the guest.
+$(BUILD)/tests/virtq-garbage: tests/vm/virtq-garbage.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -static -o $@ $<
+
 # p9-fdserve: the 9P server behind the kernel's trans=fd client, for t_p9.
 $(BUILD)/tests/p9-fdserve: tests/vm/p9-fdserve.c $(BUILD)/libzone.a
 	@mkdir -p $(dir $@)
@@ -150,7 +155,8 @@ $(BUILD)/tests/vmctl: tests/vm/vmctl.c $(BUILD)/libzone.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzone.a $(LDLIBS)
 
-check-vm: $(BUILD)/vmm-boot $(BUILD)/zone-agent $(BUILD)/tests/vmctl $(BUILD)/tests/vsock-peer $(BUILD)/tests/p9-fdserve
+check-vm: $(BUILD)/vmm-boot $(BUILD)/zone-agent $(BUILD)/tests/vmctl $(BUILD)/tests/vsock-peer $(BUILD)/tests/p9-fdserve \
+          $(BUILD)/tests/virtq-garbage
 	@KVM_HOST=$(KVM_HOST) VM_TEST_ATTEMPTS=$${VM_TEST_ATTEMPTS:-3} bash tests/vm/run.sh
 
 check: deps

@@ -4,11 +4,16 @@
  *   vmm-boot -k KERNEL [-i INITRD] [-c CMDLINE] [-n VCPUS] [-m MIB]
  *            [--timestamps] [--timeout SECS]
  *            [--console] [--vsock UDS [--cid CID]] [--share TAG=DIR]...
+ *            [--no-seccomp]
  *
  * --console adds a virtio console (hvc0): stdin to the guest, guest output
  * to stdout (through the stamps too). --vsock adds a vsock device whose
  * host side is the unix socket UDS (see vmm.h); --share exports DIR over
  * virtio-9p under mount tag TAG (repeatable; --share-ro for read-only).
+ *
+ * Once the VM is set up, the monitor confines all its threads with its
+ * seccomp filter (vm-sandbox/vmm/seccomp.h) before the guest runs;
+ * --no-seccomp leaves it off, ZONE_VM_SECCOMP_LOG=1 logs instead of kills.
  *
  * --timestamps prefixes every console line with the milliseconds since the
  * monitor started and prints the stage times to stderr at the end.
@@ -24,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vm-sandbox/vmm/seccomp.h"
 #include "vm-sandbox/vmm/vmm.h"
 
 static struct timespec t0;
@@ -78,7 +84,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vmm-boot -k KERNEL [-i INITRD] [-c CMDLINE] [-n VCPUS] [-m MIB] "
                "[--pvh] [--timestamps] [--timeout SECS]\n"
-               "                [--console] [--vsock UDS [--cid CID]] [--share[-ro] TAG=DIR]...\n");
+               "                [--console] [--vsock UDS [--cid CID]] [--share[-ro] TAG=DIR]... [--no-seccomp]\n");
 }
 
 #define MAX_SHARES 8
@@ -106,7 +112,7 @@ int main(int argc, char **argv)
 {
     struct vmm_kernel k = { .cmdline = "console=ttyS0 reboot=k panic=-1" };
     struct vmm_config cfg = { .mem_mib = 256, .vcpus = 1, .serial_fd = STDOUT_FILENO };
-    int stamps = 0, console = 0;
+    int stamps = 0, console = 0, seccomp = 1;
     unsigned timeout = 0, cid = 0, nshares = 0;
     const char *vsock = NULL;
     struct share shares[MAX_SHARES];
@@ -117,7 +123,7 @@ int main(int argc, char **argv)
         { "timestamps", no_argument, NULL, 'T' }, { "timeout", required_argument, NULL, 't' },
         { "console", no_argument, NULL, 'C' }, { "vsock", required_argument, NULL, 'V' },
         { "cid", required_argument, NULL, 'I' }, { "share", required_argument, NULL, 'S' },
-        { "share-ro", required_argument, NULL, 'R' },
+        { "share-ro", required_argument, NULL, 'R' }, { "no-seccomp", no_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' }, { 0 },
     };
     int c;
@@ -133,6 +139,7 @@ int main(int argc, char **argv)
         case 'T': stamps = 1; break;
         case 't': timeout = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'C': console = 1; break;
+        case 'N': seccomp = 0; break;
         case 'V': vsock = optarg; break;
         case 'I': cid = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'S':
@@ -176,6 +183,14 @@ int main(int argc, char **argv)
         vmm_destroy(vm);
         return 1;
     }
+    /* binds the I/O threads running now and the threads started later */
+    if (seccomp && vmm_seccomp_confine(NULL, 0, &err) < 0) {
+        fprintf(stderr, "vmm-boot: %s\n", err.msg);
+        vmm_destroy(vm);
+        return 1;
+    }
+    if (seccomp && vmm_seccomp_log_mode())
+        fprintf(stderr, "vmm-boot: seccomp filter logs instead of killing (ZONE_VM_SECCOMP_LOG)\n");
     loaded_ms = now_ms();
     struct watchdog wd = { .vm = vm, .seconds = timeout };
     pthread_t wdt;
