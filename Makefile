@@ -24,7 +24,8 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS) -D_GNU_SOURCE \
               -DZONE_VERSION='"$(VERSION)"' -DZONE_COMMIT='"$(GIT_COMMIT)"' -MMD -MP
 LDLIBS   := $(PKG_LIBS)
 
-LIB_DIRS := core namespaces cgroups runtime images engine vm-sandbox/vmm vm-sandbox/p9 vm-sandbox/proto vm-sandbox/initramfs
+LIB_DIRS := core namespaces cgroups runtime images engine vm-sandbox/vmm vm-sandbox/p9 vm-sandbox/proto vm-sandbox/initramfs \
+            vm-sandbox/handler
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 CLI_SRCS := $(wildcard cli/*.c)
 # Two binaries from one CLI: zone (runc's verbs; hands the image and
@@ -47,7 +48,11 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(SAN)/tests/%)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 .PHONY: all check check-unit check-integration check-v2 install clean deps demo
-all: $(BUILD)/zone $(BUILD)/zone-dev $(BUILD)/libzone.a $(BUILD)/zone-agent
+all: $(BUILD)/zone $(BUILD)/zone-dev $(BUILD)/libzone.a $(BUILD)/zone-agent $(BUILD)/zone-vm
+
+# zone-vm: zone that runs every container in a microVM (for engines' --runtime)
+$(BUILD)/zone-vm: $(BUILD)/zone
+	ln -sfn zone $@
 
 # The guest agent (PID 1 of VM guests): its own static binary, no NSS.
 AGENT_SRCS := $(wildcard vm-sandbox/guest/*.c) vm-sandbox/proto/control.c vm-sandbox/proto/control_io.c \
@@ -155,7 +160,7 @@ $(BUILD)/tests/vmctl: tests/vm/vmctl.c $(BUILD)/libzone.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzone.a $(LDLIBS)
 
-check-vm: $(BUILD)/vmm-boot $(BUILD)/zone-agent $(BUILD)/tests/vmctl $(BUILD)/tests/vsock-peer $(BUILD)/tests/p9-fdserve \
+check-vm: all $(BUILD)/vmm-boot $(BUILD)/zone-agent $(BUILD)/tests/vmctl $(BUILD)/tests/vsock-peer $(BUILD)/tests/p9-fdserve \
           $(BUILD)/tests/virtq-garbage
 	@KVM_HOST=$(KVM_HOST) VM_TEST_ATTEMPTS=$${VM_TEST_ATTEMPTS:-3} bash tests/vm/run.sh
 
@@ -167,6 +172,8 @@ install: all
 	install -m 0755 $(BUILD)/zone $(DESTDIR)$(PREFIX)/bin/zone
 	install -d $(DESTDIR)$(PREFIX)/libexec/zone
 	install -m 0755 $(BUILD)/zone-dev $(DESTDIR)$(PREFIX)/libexec/zone/zone-dev
+	install -m 0755 $(BUILD)/zone-agent $(DESTDIR)$(PREFIX)/libexec/zone/zone-agent
+	ln -sfn zone $(DESTDIR)$(PREFIX)/bin/zone-vm
 
 # Fuzzing with libFuzzer: every tests/fuzz/fuzz_*.c is linked against a
 # clang-instrumented copy of the library and runs FUZZ_SECONDS (default 30)

@@ -34,6 +34,7 @@ const struct option zcli_dev_run_options[] = {
     {"timeout", required_argument, NULL, DEVOPT_TIMEOUT},
     {"hostname", required_argument, NULL, 'h'},
     {"pull", required_argument, NULL, DEVOPT_PULL},
+    {"vm", no_argument, NULL, DEVOPT_VM},
     {"help", no_argument, NULL, DEVOPT_HELP},
     {0},
 };

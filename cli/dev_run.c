@@ -313,6 +313,7 @@ int zcli_dev_run(struct zcli *cli, int argc, char **argv)
                 goto out;
             }
             break;
+        case DEVOPT_VM: cli->rt.vm = true; break;   /* the container runs in a microVM */
         case DEVOPT_HELP:
             zcli_print_help(&zcmd_run);
             status = 0;

@@ -15,6 +15,7 @@
 #include "core/spec.h"
 #include "runtime/selfexe.h"
 #include "runtime/state.h"
+#include "vm-sandbox/handler/handler.h"
 
 int zcli_fail(const struct zcli *cli, const char *what, const struct zerr *e)
 {
@@ -135,6 +136,7 @@ int zcli_seal_unless_safe(struct zcli *cli, const char *config_path, bool wants_
 int zcli_seal_self(struct zcli *cli)
 {
     struct zerr e = {0};
+    zvm_remember_agent();   /* the sealed exe is not in the install dir */
     if (zselfexe_seal(cli->argv0, &e) < 0)
         return zcli_fail(cli, NULL, &e);
     return 0;
@@ -162,6 +164,8 @@ static void print_main_help(void)
            "   --rootless VALUE      true, false or auto (default: auto)\n"
            "   --storage DIR         image and developer-container store (default:\n"
            "                         /var/lib/zone, or $XDG_DATA_HOME/zone without root)\n"
+           "   --vm                  run containers in a microVM (as run.oci.handler=vm;\n"
+           "                         also when invoked as zone-vm)\n"
            "   --help, -h            show help\n"
            "   --version, -v         print the version\n\n"
            "Run 'zone COMMAND --help' for a command's options.\n");
@@ -189,6 +193,7 @@ int main(int argc, char **argv)
         {"rootless", required_argument, NULL, 'R'},
         {"criu", required_argument, NULL, 'C'},
         {"storage", required_argument, NULL, 'S'},
+        {"vm", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'v'},
         {0},
@@ -199,6 +204,11 @@ int main(int argc, char **argv)
     static char root_buf[4096];
     struct zerr root_err = {0};
 
+    /* zone-vm (a symlink, for engines): every container in a microVM */
+    {
+        const char *base = strrchr(argv[0], '/');
+        cli.rt.vm = !strcmp(base ? base + 1 : argv[0], "zone-vm");
+    }
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
         switch (c) {
@@ -220,6 +230,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'S': cli.storage = optarg; break;
+        case 'V': cli.rt.vm = true; break;
         case 'C': break; /* accepted for runc compatibility; checkpointing is not offered */
         case 'h': print_main_help(); return 0;
         case 'v': print_version(); return 0;

@@ -16,6 +16,7 @@ struct zruntime {
     const char *root;          /* state root, e.g. /run/zone */
     bool systemd_cgroup;
     int rootless;              /* -1 auto, 0 false, 1 true */
+    bool vm;                   /* zone --vm / zone-vm: every container in a VM */
 };
 
 struct zcreate_opts {

@@ -30,6 +30,7 @@
 #include "runtime/seccomp.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
+#include "vm-sandbox/handler/handler.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -302,6 +303,21 @@ static int listen_fds_from_env(void)
     return n > 0 ? n : 0;
 }
 
+/* VM mode: the init, which becomes the monitor, opens /dev/kvm inside the
+ * container's device cgroup. */
+static int zvm_allow_kvm(struct zspec_resources *r)
+{
+    struct zspec_device_cgroup *d = realloc(r->devices, (r->n_devices + 1) * sizeof *d);
+    if (!d)
+        return -1;
+    r->devices = d;
+    d[r->n_devices++] = (struct zspec_device_cgroup){.allow = true, .type = (char *)"c",
+                                                     .has_major = true, .major = 10,
+                                                     .has_minor = true, .minor = 232,
+                                                     .access = (char *)"rw"};
+    return 0;
+}
+
 int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int console_in,
                   struct zbuild *b, struct zcreated *out, struct zerr *e)
 {
@@ -317,6 +333,7 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     const struct zspec *s = b->spec;
     struct zcg_entry cg_entry = {.v2_dir_fd = -1};
     bool rootless, fast_entry = false, into_cgroup = false;
+    struct zvm_plan *vm_plan = NULL;
 
     memset(out, 0, sizeof *out);
     out->pid = -1;
@@ -334,6 +351,17 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     if (fifo_fd < 0) {
         zerr_sys(e, "open exec fifo");
         goto fail;
+    }
+    if (rt->vm || zvm_requested(s)) {
+        /* /dev/kvm, the kernel and the agent are checked now, not at start */
+        vm_plan = malloc(sizeof *vm_plan);
+        if (!vm_plan) {
+            zerr_set(e, ENOMEM, "out of memory");
+            goto fail;
+        }
+        if (zvm_prepare(s, sd.path, vm_plan, e) < 0)
+            goto fail;
+        rec.vm = true;
     }
 
     rootless = zcg_rootless(rt->rootless);
@@ -366,7 +394,7 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
         goto fail;
     if (cg) {
         struct zspec_resources *res = zdevice_rules_build(s);
-        int rc = !res ? zerr_set(e, ENOMEM, "device rules")
+        int rc = !res || (vm_plan && zvm_allow_kvm(res) < 0) ? zerr_set(e, ENOMEM, "device rules")
                  : rootless ? zcg_rootless_apply(cg, s->linux_ ? s->linux_->resources : NULL,
                                                  res, e)
                             : zcg_apply(cg, res, e);
@@ -416,6 +444,7 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     ia.n_joins = b->n_joins;
     ia.cg_entry = fast_entry ? &cg_entry : NULL;
     ia.hide_exe = !rootless;
+    ia.vm = vm_plan;
 
     pid = spawn_init(b, &ia, sync[0], cg_entry.v2_dir_fd, &into_cgroup, e);
     close(sync[1]);
@@ -448,6 +477,7 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
         close(console_fd);
     zcg_mount_entries_free(cg_entries, n_cg_entries);
     free(rec.cgroup);
+    free(vm_plan);
     out->pid = pid;
     out->cg = cg;
     zstate_dir_close(&sd);
@@ -472,6 +502,7 @@ fail:
         }
         zcg_mount_entries_free(cg_entries, n_cg_entries);
         free(rec.cgroup);
+        free(vm_plan);
         if (sd.dirfd >= 0 && zstate_dir_remove(&sd, &ignored) < 0)
             zstate_dir_close(&sd);
     }

@@ -30,6 +30,7 @@
 #include "runtime/sync.h"
 #include "runtime/terminal.h"
 #include "runtime/waiter.h"
+#include "vm-sandbox/handler/handler.h"
 
 
 struct exec_child {
@@ -165,6 +166,25 @@ int zcontainer_exec(const struct zruntime *rt, const struct zexec_opts *o,
     if (ct.status == ZSTATUS_PAUSED) {
         zerr_set(e, EINVAL, "cannot exec in a paused container");
         goto out;
+    }
+    if (ct.rec.vm) {
+        /* the process runs in the guest: the monitor asks its agent */
+        _cleanup_free_ char *dir = strdup(ct.dir.path);
+        if (o->console_socket || o->pid_file) {
+            zerr_set(e, ENOTSUP, "exec: %s is not supported for VM containers yet",
+                     o->console_socket ? "--console-socket" : "--pid-file");
+            goto out;
+        }
+        if (!dir) {
+            zerr_set(e, ENOMEM, "out of memory");
+            goto out;
+        }
+        zct_close(&ct);
+        struct zvm_caps caps;
+        if (zproc_vm_caps(o->process->capabilities, &caps, e) < 0)
+            goto out_unlocked;
+        rc = zvm_exec(dir, o->process, &caps, o->detach, exit_status, e);
+        goto out_unlocked;
     }
     spec = zct_config(&ct, e);
     if (!spec)

@@ -29,6 +29,7 @@
 #include "runtime/seccomp.h"
 #include "runtime/sync.h"
 #include "runtime/terminal.h"
+#include "vm-sandbox/handler/handler.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -278,6 +279,9 @@ static int bind_console(const char *rootfs, int slave, struct zerr *e)
     return zdev_setup_console(root_fd, slave, e);
 }
 
+/* VM mode: the monitor, opened before pivot_root (see vm-sandbox/handler). */
+static struct zvm *init_vm;
+
 /* Steps that run before the exec FIFO wait. */
 static int init_setup(const struct zinit_args *a, char *exe, char ***envp, struct zerr *e)
 {
@@ -389,6 +393,9 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp, struc
         }
     }
 
+    /* /dev/kvm, the kernel and the initramfs are not in the container */
+    if (a->vm && zvm_open(a->vm, &init_vm, e) < 0)
+        return -1;
     if (zrootfs_pivot_and_finish(&rctx, e) < 0)
         return -1;
     if (!a->no_new_keyring) {
@@ -406,7 +413,10 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp, struc
         return zerr_sys(e, "build environment");
 
     setgroups_denied = zinit_setgroups_denied();
-    if (zinit_finalize_process(p, s->linux_, a->seccomp, setgroups_denied, a->sync_fd, e) < 0)
+    /* VM mode: the monitor keeps the init's identity; the agent applies
+     * the process's in the guest (docs/vm.md says what is not applied) */
+    if (!init_vm &&
+        zinit_finalize_process(p, s->linux_, a->seccomp, setgroups_denied, a->sync_fd, e) < 0)
         return -1;
     if (zinit_fd_hygiene(a->preserve_fds + a->listen_fds, e) < 0)
         return -1;
@@ -469,6 +479,22 @@ void zinit_main(const struct zinit_args *a)
     if (write(fd, "0", 1) != 1) {
         zerr_sys(&e, "write exec fifo");
         goto fail;
+    }
+    if (init_vm) {
+        int code;
+        close(fd);   /* start reads "0" and EOF, as after an exec */
+        fd = -1;
+        struct zvm_caps caps;
+        if (zproc_vm_caps(p->capabilities, &caps, &e) < 0) {
+            zvm_close(init_vm);
+            goto fail;
+        }
+        if (zvm_serve(init_vm, a->spec, &caps, env, &code, &e) < 0) {
+            zvm_close(init_vm);
+            goto fail;
+        }
+        zvm_close(init_vm);
+        _exit(code);
     }
     zinit_reset_signals();
     execve(exe, p->args, env);

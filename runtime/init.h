@@ -12,6 +12,7 @@
 struct zseccomp;
 struct zcg_mount_entry;
 struct zns_join;
+struct zvm_plan;
 
 struct zinit_args {
     const struct zspec *spec;
@@ -37,6 +38,7 @@ struct zinit_args {
     bool hide_exe;               /* become non-dumpable (runtime/exec.c says why) */
     struct zns_join *joins;    /* namespaces to setns() after GO */
     size_t n_joins;
+    const struct zvm_plan *vm; /* VM mode: the init becomes the monitor */
 };
 
 /* Never returns. */

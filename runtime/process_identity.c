@@ -2,6 +2,7 @@
  * bounding set, supplementary groups, uid/gid, capability sets, ambient
  * capabilities and no_new_privs. */
 #include "runtime/process_attrs.h"
+#include "vm-sandbox/handler/handler.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -89,6 +90,17 @@ int zproc_capability_masks(const struct zspec_capabilities *caps, struct zcap_ma
                            struct zerr *e)
 {
     return resolve_masks(caps, out, false, e);
+}
+
+int zproc_vm_caps(const struct zspec_capabilities *caps, struct zvm_caps *out, struct zerr *e)
+{
+    struct zcap_masks m;
+    if (resolve_masks(caps, &m, false, e) < 0)
+        return -1;
+    *out = (struct zvm_caps){ .set = caps != NULL, .bounding = m.bounding, .effective = m.effective,
+                              .permitted = m.permitted, .inheritable = m.inheritable,
+                              .ambient = m.ambient };
+    return 0;
 }
 
 static const char *first_cap_name(uint64_t mask, char *buf, size_t size)

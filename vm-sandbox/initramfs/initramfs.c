@@ -1,5 +1,6 @@
 /* Building and caching the guest's initramfs (initramfs.h). */
 #include "vm-sandbox/initramfs/initramfs.h"
+#include "vm-sandbox/initramfs/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "core/path.h"
 #include "vm-sandbox/initramfs/cpio.h"
@@ -107,46 +107,31 @@ static int mkdir_parents(const char *dir, struct zerr *e)
 static int cache_key(const uint8_t *agent, size_t agent_len, const char *release, const char *moddir,
                      const struct moddep_list *mods, char hex[17], struct zerr *e)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
+    struct sha256 ctx;
+    uint8_t md[32];
     char line[PATH_MAX + 128];
-    int rc = -1;
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
-        goto out;
-    if (!EVP_DigestUpdate(ctx, CACHE_FORMAT "\n", sizeof CACHE_FORMAT) ||
-        !EVP_DigestUpdate(ctx, agent, agent_len) || !EVP_DigestUpdate(ctx, release, strlen(release) + 1))
-        goto out;
+    sha256_init(&ctx);
+    sha256_update(&ctx, CACHE_FORMAT "\n", sizeof CACHE_FORMAT);
+    sha256_update(&ctx, agent, agent_len);
+    sha256_update(&ctx, release, strlen(release) + 1);
     for (unsigned i = 0; i < mods->n; i++) {
         char path[PATH_MAX];
         struct stat st;
         int n;
         if (pathf(path, sizeof path, e, "%s/%s", moddir, mods->mods[i].path) < 0)
-            goto fail;
-        if (stat(path, &st) < 0) {
-            zerr_sys(e, "%s", path);
-            goto fail;
-        }
+            return -1;
+        if (stat(path, &st) < 0)
+            return zerr_sys(e, "%s", path);
         n = snprintf(line, sizeof line, "%s %s %lld %lld.%09ld\n", mods->mods[i].name, mods->mods[i].path,
                      (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-        if (n < 0 || (size_t)n >= sizeof line) {
-            zerr_set(e, ENAMETOOLONG, "module %s: path too long", mods->mods[i].name);
-            goto fail;
-        }
-        if (!EVP_DigestUpdate(ctx, line, (size_t)n))
-            goto out;
+        if (n < 0 || (size_t)n >= sizeof line)
+            return zerr_set(e, ENAMETOOLONG, "module %s: path too long", mods->mods[i].name);
+        sha256_update(&ctx, line, (size_t)n);
     }
-    if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen < 8)
-        goto out;
+    sha256_final(&ctx, md);
     for (int i = 0; i < 8; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    rc = 0;
-out:
-    if (rc < 0)
-        zerr_set(e, ENOMEM, "sha256 of the initramfs inputs failed");
-fail:
-    EVP_MD_CTX_free(ctx);
-    return rc;
+    return 0;
 }
 
 static int add_dir(struct cpio_writer *w, const char *name, struct zerr *e)

@@ -1,0 +1,67 @@
+#!/bin/bash
+# A VM container through the OCI lifecycle: create, start, state (the pid is
+# the monitor), exec into it (output and exit code), kill, delete - and
+# nothing left behind (state dir, cgroup, mounts, processes, sockets).
+# One nested boot.
+set -u
+. tests/vm/lib.sh
+zone=$PWD/build/zone
+[ -x "$zone" ] && [ -x build/zone-agent ] || vm_skip "build/zone or build/zone-agent missing"
+if [ -n "${KVMHOST_VMLINUX:-}" ] && [ -r "$KVMHOST_VMLINUX" ] && [ -d "${KVMHOST_MODULES:-}" ]; then
+    export ZONE_VM_KERNEL=$KVMHOST_VMLINUX ZONE_VM_MODULES=$KVMHOST_MODULES
+fi
+work=$(mktemp -d /tmp/zone-vm-ex.XXXXXX)
+root=$work/state
+export ZONE_VM_CACHE=$work/cache
+cleanup() {
+    "$zone" --root "$root" delete -f vmex >/dev/null 2>&1
+    rm -rf "$work"
+}
+trap cleanup EXIT
+z() { "$zone" --root "$root" "$@"; }
+show_log() { echo "--- guest log"; tail -60 "$root/vmex/vm.log" 2>/dev/null; echo "--- container stderr"; cat "$work/ctr.err"; }
+
+sh scripts/make-busybox-bundle.sh "$work/bundle" >/dev/null || vm_fail "cannot make the busybox bundle"
+echo ZONE-EXEC-MARKER > "$work/bundle/rootfs/marker"
+mkdir -p "$work/shared"
+cd "$work/bundle"
+jq --arg src "$work/shared" '.process.terminal = false
+    | .process.args = ["sh", "-c", "echo up > /mnt/shared/ready; exec sleep 1000"]
+    | .mounts += [{"destination": "/mnt/shared", "type": "bind", "source": $src, "options": ["rbind", "rw"]}]' \
+    config.json > config.json.new && mv config.json.new config.json
+ZONE_VM_DEBUG=1 z --vm create vmex < /dev/null > "$work/ctr.out" 2> "$work/ctr.err" || vm_fail "create failed: $(cat "$work/ctr.err")"
+cd - >/dev/null
+pid=$(z state vmex | jq -r .pid)
+[ "$(z state vmex | jq -r .status)" = created ] || vm_fail "not created"
+start=$(date +%s.%N)
+z start vmex || vm_fail "start failed"
+for _ in $(seq 200); do [ -e "$work/shared/ready" ] && break; sleep 0.5; done
+[ -e "$work/shared/ready" ] || { show_log; vm_fail "the container process did not start within 100 s"; }
+echo "start to the first write in the guest: $(echo "$(date +%s.%N) - $start" | bc)s"
+st=$(z state vmex)
+echo "$st"
+[ "$(echo "$st" | jq -r .status)" = running ] || vm_fail "state is not running"
+[ "$(echo "$st" | jq -r .pid)" = "$pid" ] || vm_fail "state pid changed"
+grep -q zone "/proc/$pid/cmdline" 2>/dev/null || vm_fail "pid $pid is not the monitor"
+
+rc=0
+t0=$(date +%s.%N)
+out=$(z exec vmex sh -c 'echo EXEC-OUT $(cat /marker) $(cat /mnt/shared/ready); echo EXEC-ERR >&2; exit 4' 2> "$work/exec.err") || rc=$?
+echo "exec took $(echo "$(date +%s.%N) - $t0" | bc)s: rc $rc, stdout [$out], stderr [$(cat "$work/exec.err")]"
+[ "$out" = "EXEC-OUT ZONE-EXEC-MARKER up" ] || { show_log; vm_fail "exec output [$out]"; }
+grep -q EXEC-ERR "$work/exec.err" || vm_fail "exec stderr not relayed"
+[ "$rc" -eq 4 ] || vm_fail "exec exit code $rc, expected 4"
+rc=0
+z exec vmex false || rc=$?
+[ "$rc" -eq 1 ] || vm_fail "exec false: exit $rc"
+
+z kill vmex TERM || vm_fail "kill failed"
+for _ in $(seq 60); do [ "$(z state vmex 2>/dev/null | jq -r .status)" = stopped ] && break; sleep 0.5; done
+[ "$(z state vmex | jq -r .status)" = stopped ] || { show_log; vm_fail "kill TERM did not stop the container"; }
+kill -0 "$pid" 2>/dev/null && vm_fail "the monitor $pid is still alive"
+z delete vmex || vm_fail "delete failed"
+[ -e "$root/vmex" ] && vm_fail "delete left $root/vmex"
+grep -q "$work" /proc/mounts && vm_fail "a mount of the container was left: $(grep "$work" /proc/mounts)"
+find /sys/fs/cgroup -name '*vmex*' | grep -q . && vm_fail "a cgroup was left behind"
+pgrep -f "zone --root $root" >/dev/null && vm_fail "a process was left behind"
+echo "PASS: runtime_exec"

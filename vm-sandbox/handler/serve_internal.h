@@ -1,0 +1,22 @@
+/* Shared by handler.c (prepare, open) and serve.c (the monitor's loop). */
+#ifndef ZONE_VM_HANDLER_SERVE_INTERNAL_H
+#define ZONE_VM_HANDLER_SERVE_INTERNAL_H
+
+#include <signal.h>
+
+#include "vm-sandbox/handler/handler.h"
+
+struct vmm;
+
+struct zvm {
+    struct vmm *vm;
+    int state_fd;        /* O_PATH of the state dir: the monitor's cwd */
+    int serial_fd;       /* vm.log with ZONE_VM_DEBUG, else -1 */
+    char cmdline[768];
+    struct zvm_plan plan;
+};
+
+/* The signals the monitor relays to the container process. */
+void zvm_relayed_signals(sigset_t *set);
+
+#endif
