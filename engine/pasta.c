@@ -158,11 +158,33 @@ static void read_text(int fd, char *buf, size_t n)
             *c = ' ';
 }
 
+int zpasta_open_namespaces(pid_t ctr_pid, bool rootless, int *netns, int *userns, struct zerr *e)
+{
+    char path[64];
+
+    *userns = -1;
+    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ctr_pid);
+    *netns = open(path, O_RDONLY | O_CLOEXEC);
+    if (*netns < 0)
+        return zerr_sys(e, "--network pasta: %s", path);
+    if (rootless) {
+        snprintf(path, sizeof path, "/proc/%d/ns/user", (int)ctr_pid);
+        *userns = open(path, O_RDONLY | O_CLOEXEC);
+        if (*userns < 0) {
+            zerr_sys(e, "--network pasta: %s", path);
+            close(*netns);
+            *netns = -1;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int zpasta_start(struct zpasta *p, pid_t ctr_pid, bool rootless, char *const *publish,
                  size_t n_publish, struct zerr *e)
 {
     _cleanup_close_ int netns = -1, userns = -1, errfd = -1, pidf = -1;
-    char path[64], pidfile[PATH_MAX];
+    char pidfile[PATH_MAX];
     char **argv = NULL;
     struct zpublish *ports = NULL;
     size_t argc = 0, n_tcp = 0, n_udp = 0;
@@ -176,16 +198,8 @@ int zpasta_start(struct zpasta *p, pid_t ctr_pid, bool rootless, char *const *pu
     /* pasta drops privileges before it opens the namespace, and the
      * container's /proc/PID/ns files need ptrace access it then lacks: it
      * gets the namespaces as fds we opened, through /proc/self/fd */
-    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ctr_pid);
-    netns = open(path, O_RDONLY | O_CLOEXEC);
-    if (netns < 0)
-        return zerr_sys(e, "--network pasta: %s", path);
-    if (rootless) {
-        snprintf(path, sizeof path, "/proc/%d/ns/user", (int)ctr_pid);
-        userns = open(path, O_RDONLY | O_CLOEXEC);
-        if (userns < 0)
-            return zerr_sys(e, "--network pasta: %s", path);
-    }
+    if (zpasta_open_namespaces(ctr_pid, rootless, &netns, &userns, e) < 0)
+        return -1;
     /* pasta's pid file: rootless in the user's own runtime dir, so zone
      * writes nothing outside the user's directories */
     {

@@ -41,6 +41,11 @@ int zpasta_parse_publish(const char *spec, struct zpublish *p, struct zerr *e);
  * with the same interface, tap0 as 10.0.2.100, the -p ports added through
  * its API socket (in $XDG_RUNTIME_DIR rootless, removed once they are).
  * Fills p like zpasta_start; zpasta_stop stops it. */
+/* Opens the container's network namespace (and, rootless, its user
+ * namespace; else *userns is -1) for the helper to join through
+ * /proc/self/fd: the helper drops privileges before it opens them. */
+int zpasta_open_namespaces(pid_t ctr_pid, bool rootless, int *netns, int *userns, struct zerr *e);
+
 int zslirp_start(struct zpasta *p, pid_t ctr_pid, bool rootless, char *const *publish,
                  size_t n_publish, struct zerr *e);
 

@@ -97,21 +97,13 @@ int zslirp_start(struct zpasta *p, pid_t ctr_pid, bool rootless, char *const *pu
 {
     _cleanup_close_ int netns = -1, userns = -1, errfd = -1;
     int ready[2] = { -1, -1 }, rc = -1;
-    char path[64], sock[PATH_MAX] = "", api_arg[PATH_MAX + 16];
+    char sock[PATH_MAX] = "", api_arg[PATH_MAX + 16];
     const char *argv[16];
     size_t argc = 0;
     pid_t child;
 
-    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ctr_pid);
-    netns = open(path, O_RDONLY | O_CLOEXEC);
-    if (netns < 0)
-        return zerr_sys(e, "--network pasta: %s", path);
-    if (rootless) {
-        snprintf(path, sizeof path, "/proc/%d/ns/user", (int)ctr_pid);
-        userns = open(path, O_RDONLY | O_CLOEXEC);
-        if (userns < 0)
-            return zerr_sys(e, "--network pasta: %s", path);
-    }
+    if (zpasta_open_namespaces(ctr_pid, rootless, &netns, &userns, e) < 0)
+        return -1;
     if (n_publish) {
         /* rootless in the user's runtime dir: nothing outside its dirs */
         const char *rd = getenv("XDG_RUNTIME_DIR");

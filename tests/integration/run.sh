@@ -8,7 +8,8 @@
 # test's output and any leaked resources) or "skip NAME: REASON", then one
 # line "integration: N passed, N failed, N skipped".  Exits 1 on failure.
 # Environment: RUNTIME, ZIT_TIMEOUT (seconds per test, default 60),
-# ZIT_KEEP=1 keeps the work directory of failed tests.
+# ZIT_KEEP=1 keeps the work directory of failed tests, ZIT_ONLY=REGEX runs
+# only the tests whose names match.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -68,6 +69,7 @@ echo "integration: runtime $RUNTIME ($("$RUNTIME" --version 2>/dev/null | head -
 n=0
 for f in "${files[@]}"; do
     for t in $(list_tests "$f"); do
+        [[ -n ${ZIT_ONLY:-} && ! $t =~ $ZIT_ONLY ]] && continue
         n=$((n + 1))
         export TEST_TMP=$ZIT_WORK/t$n
         export TEST_ROOT=$TEST_TMP/state

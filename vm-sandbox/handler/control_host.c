@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -160,4 +162,14 @@ int zvm_exit_code(uint32_t status)
     if (WIFEXITED(st))
         return WEXITSTATUS(st);
     return 1;
+}
+
+uint8_t zvm_stdio_mode(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return CTL_STDIO_NULL;
+    if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
+        return CTL_STDIO_NULL;
+    return CTL_STDIO_STREAM;
 }

@@ -23,6 +23,10 @@ int zvm_process_msg(const struct zspec_process *p, const struct zvm_caps *caps, 
                     const uint8_t stdio[3], struct ctl_process *out, struct zerr *e);
 void zvm_process_release(struct ctl_process *out);
 
+/* How fd travels to the guest: /dev/null or a closed fd as CTL_STDIO_NULL
+ * (the guest opens its own /dev/null), anything else as a stream. */
+uint8_t zvm_stdio_mode(int fd);
+
 /* Connects a SOCK_STREAM unix socket to path. */
 int zvm_connect_unix(const char *path, struct zerr *e);
 

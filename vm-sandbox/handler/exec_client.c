@@ -32,16 +32,6 @@ static int send_fds(int sock, const int fds[3], struct zerr *e)
     return 0;
 }
 
-static uint8_t mode_of(int fd)
-{
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return CTL_STDIO_NULL;
-    if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
-        return CTL_STDIO_NULL;
-    return CTL_STDIO_STREAM;
-}
-
 int zvm_exec(const char *state_dir, const struct zspec_process *p, const struct zvm_caps *caps,
              bool detach, int *exit_code, struct zerr *e)
 {
@@ -55,7 +45,7 @@ int zvm_exec(const char *state_dir, const struct zspec_process *p, const struct 
     if ((size_t)snprintf(path, sizeof path, "%s/%s", state_dir, ZVM_SOCK_EXEC) >= sizeof path)
         return zerr_set(e, ENAMETOOLONG, "exec: state dir path too long");
     for (int i = 0; i < 3; i++) {
-        modes[i] = mode_of(i);
+        modes[i] = zvm_stdio_mode(i);
         fds[i] = i;
     }
     if (p->terminal)

@@ -172,17 +172,6 @@ static bool pump(struct relay *r)
     return n > 0 && write_all(r->to, buf, (size_t)n);
 }
 
-/* /dev/null or a closed fd: the guest gets /dev/null; else a stream. */
-static uint8_t mode_of_fd(int fd)
-{
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return CTL_STDIO_NULL;
-    if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
-        return CTL_STDIO_NULL;
-    return CTL_STDIO_STREAM;
-}
-
 /* Opens the streams for fds (host side), and their relays. stdin's stream
  * gets what fds[0] reads; the others go to fds[1], fds[2]. own: the fds
  * are ours to close (an exec client's). */
@@ -263,7 +252,7 @@ static int start_main(struct mon *m, const struct zspec *s, char *const *env, st
         return -1;
 
     for (int i = 0; i < 3; i++)
-        modes[i] = mode_of_fd(i);
+        modes[i] = zvm_stdio_mode(i);
     m->terminal = p->terminal;
     if (p->terminal) {
         /* the guest's pty does the line discipline; ours passes bytes */
