@@ -353,6 +353,11 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
         goto fail;
     }
     if (rt->vm || zvm_requested(s)) {
+        if (b->seccomp && zseccomp_uses_notify(b->seccomp)) {
+            /* the agent loads the filter in the guest: no listener fd can cross */
+            zerr_set(e, ENOTSUP, "config.json: linux.seccomp: SCMP_ACT_NOTIFY is not supported in VM mode");
+            goto fail;
+        }
         /* /dev/kvm, the kernel and the agent are checked now, not at start */
         vm_plan = malloc(sizeof *vm_plan);
         if (!vm_plan) {

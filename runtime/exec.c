@@ -167,6 +167,14 @@ int zcontainer_exec(const struct zruntime *rt, const struct zexec_opts *o,
         zerr_set(e, EINVAL, "cannot exec in a paused container");
         goto out;
     }
+    spec = zct_config(&ct, e);
+    if (!spec)
+        goto out;
+    if (spec->linux_ && spec->linux_->seccomp) {
+        seccomp = zseccomp_build(spec->linux_->seccomp, e);
+        if (!seccomp)
+            goto out;
+    }
     if (ct.rec.vm) {
         /* the process runs in the guest: the monitor asks its agent */
         _cleanup_free_ char *dir = strdup(ct.dir.path);
@@ -180,19 +188,12 @@ int zcontainer_exec(const struct zruntime *rt, const struct zexec_opts *o,
             goto out;
         }
         zct_close(&ct);
-        struct zvm_caps caps;
-        if (zproc_vm_caps(o->process->capabilities, &caps, e) < 0)
+        struct zvm_resolved caps;
+        if (zproc_vm_caps(o->process->capabilities, &caps, e) < 0 ||
+            zseccomp_vm_program(seccomp, &caps, e) < 0)
             goto out_unlocked;
         rc = zvm_exec(dir, o->process, &caps, o->detach, exit_status, e);
         goto out_unlocked;
-    }
-    spec = zct_config(&ct, e);
-    if (!spec)
-        goto out;
-    if (spec->linux_ && spec->linux_->seccomp) {
-        seccomp = zseccomp_build(spec->linux_->seccomp, e);
-        if (!seccomp)
-            goto out;
     }
     if (o->console_socket) {
         console_fd = zconnect_unix(o->console_socket, e);

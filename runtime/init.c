@@ -484,8 +484,9 @@ void zinit_main(const struct zinit_args *a)
         int code;
         close(fd);   /* start reads "0" and EOF, as after an exec */
         fd = -1;
-        struct zvm_caps caps;
-        if (zproc_vm_caps(p->capabilities, &caps, &e) < 0) {
+        struct zvm_resolved caps;
+        if (zproc_vm_caps(p->capabilities, &caps, &e) < 0 ||
+            zseccomp_vm_program(a->seccomp, &caps, &e) < 0) {
             zvm_close(init_vm);
             goto fail;
         }

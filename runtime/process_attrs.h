@@ -53,8 +53,8 @@ struct zcap_masks {
 int zproc_capability_masks(const struct zspec_capabilities *caps,
                            struct zcap_masks *out, struct zerr *e);
 /* The same, for the VM handler's process messages (set: caps != NULL). */
-struct zvm_caps;
-int zproc_vm_caps(const struct zspec_capabilities *caps, struct zvm_caps *out, struct zerr *e);
+struct zvm_resolved;
+int zproc_vm_caps(const struct zspec_capabilities *caps, struct zvm_resolved *out, struct zerr *e);
 
 /* Still privileged, before the identity switch: rlimits, oomScoreAdj,
  * linux.personality (lx may be NULL), ioPriority, scheduler, and

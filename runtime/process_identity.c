@@ -92,12 +92,12 @@ int zproc_capability_masks(const struct zspec_capabilities *caps, struct zcap_ma
     return resolve_masks(caps, out, false, e);
 }
 
-int zproc_vm_caps(const struct zspec_capabilities *caps, struct zvm_caps *out, struct zerr *e)
+int zproc_vm_caps(const struct zspec_capabilities *caps, struct zvm_resolved *out, struct zerr *e)
 {
     struct zcap_masks m;
     if (resolve_masks(caps, &m, false, e) < 0)
         return -1;
-    *out = (struct zvm_caps){ .set = caps != NULL, .bounding = m.bounding, .effective = m.effective,
+    *out = (struct zvm_resolved){ .caps_set = caps != NULL, .bounding = m.bounding, .effective = m.effective,
                               .permitted = m.permitted, .inheritable = m.inheritable,
                               .ambient = m.ambient };
     return 0;

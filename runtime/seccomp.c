@@ -1,5 +1,6 @@
 /* Compiling linux.seccomp with libseccomp and loading the result. */
 #include "runtime/seccomp.h"
+#include "vm-sandbox/handler/handler.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -381,4 +382,19 @@ int zseccomp_load(const struct zseccomp *f, int *notify_fd, struct zerr *e)
 void zseccomp_free(struct zseccomp *f)
 {
     free(f);
+}
+
+int zseccomp_vm_program(const struct zseccomp *f, struct zvm_resolved *out, struct zerr *e)
+{
+    out->seccomp = NULL;
+    out->seccomp_len = out->seccomp_flags = 0;
+    if (!f)
+        return 0;
+    if (f->uses_notify)
+        return zerr_set(e, ENOTSUP, "linux.seccomp: SCMP_ACT_NOTIFY is not supported in VM mode");
+    out->seccomp = f->insns;
+    out->seccomp_len = (uint32_t)f->n_insns * sizeof f->insns[0];
+    out->seccomp_flags = (uint32_t)(f->flags & (SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG |
+                                                SECCOMP_FILTER_FLAG_SPEC_ALLOW));
+    return 0;
 }

@@ -51,6 +51,12 @@ int zseccomp_load(const struct zseccomp *f, int *notify_fd, struct zerr *e);
 
 void zseccomp_free(struct zseccomp *f);
 
+/* VM mode: points out->seccomp at f's program (f may be NULL: none) for
+ * the guest agent, which loads it; f must outlive out. SCMP_ACT_NOTIFY has
+ * no listener across the VM boundary and is refused. */
+struct zvm_resolved;
+int zseccomp_vm_program(const struct zseccomp *f, struct zvm_resolved *out, struct zerr *e);
+
 /* runtime-spec containerProcessState: connects to the unix stream socket at
  * listener_path and sends
  *   {"ociVersion":"1.2.0","fds":["seccompFd"],"pid":<pid>,

@@ -70,3 +70,16 @@ test_vm_bad_annotations() {
     assert_contains "$err" "memory.limit"
     [[ -z $(ls -A "$TEST_ROOT" 2>/dev/null) ]] || fail "the state root is not empty: $(ls -A "$TEST_ROOT")"
 }
+
+# A SCMP_ACT_NOTIFY listener cannot be handed across the VM boundary (the
+# agent loads the filter in the guest): refused at create, nothing left.
+test_vm_seccomp_notify_refused() {
+    make_bundle
+    cfg '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/zit-no-listener.sock",
+                           syscalls: [{names: ["mkdir"], action: "SCMP_ACT_NOTIFY"}]}'
+    local id; id=$(new_id)
+    capture zrun --vm create --bundle "$BUNDLE" "$id"
+    [[ $rc != 0 ]] || fail "SCMP_ACT_NOTIFY accepted in VM mode"
+    assert_contains "$err" "linux.seccomp: SCMP_ACT_NOTIFY is not supported in VM mode"
+    [[ -z $(ls -A "$TEST_ROOT" 2>/dev/null) ]] || fail "the state root is not empty: $(ls -A "$TEST_ROOT")"
+}

@@ -25,6 +25,9 @@ static uint32_t groups2[] = { 10, 20 };
 static struct ctl_rlimit rlimits2[] = { { 7, 1024, 4096 }, { 4, 0, UINT64_MAX } };
 static struct ctl_mount mounts1[] = { { "data", "/mnt/data", CTL_MOUNT_RDONLY } };
 
+/* two BPF instructions: any bytes will do for the codec */
+static uint8_t seccomp2[16] = { 0x20, 0, 0, 0, 4, 0, 0, 0, 0x06, 0, 0, 0, 0, 0, 0xff, 0x7f };
+
 static struct ctl_process sample_process(void)
 {
     return (struct ctl_process){
@@ -35,6 +38,7 @@ static struct ctl_process sample_process(void)
         .cap_inheritable = 0x400, .cap_ambient = 0x400,
         .cwd = "/work", .hostname = "box", .args = args3, .nargs = 3, .env = env2, .nenv = 2,
         .groups = groups2, .ngroups = 2, .rlimits = rlimits2, .nrlimits = 2,
+        .seccomp = seccomp2, .seccomp_len = sizeof seccomp2, .seccomp_flags = 1u << 1 /* LOG */,
     };
 }
 
@@ -83,6 +87,10 @@ static void assert_process_equal(const struct ctl_process *a, const struct ctl_p
         assert_int_equal(a->rlimits[i].resource, b->rlimits[i].resource);
         assert_true(a->rlimits[i].soft == b->rlimits[i].soft && a->rlimits[i].hard == b->rlimits[i].hard);
     }
+    assert_int_equal(a->seccomp_len, b->seccomp_len);
+    assert_int_equal(a->seccomp_flags, b->seccomp_flags);
+    if (a->seccomp_len)
+        assert_memory_equal(a->seccomp, b->seccomp, a->seccomp_len);
 }
 
 static void test_roundtrip_start_exec(void **state)
@@ -299,8 +307,35 @@ static void raw_exec(struct raw *r, const char *cwd, size_t cwd_len, uint32_t na
     r32(r, 0);      /* env */
     r32(r, 0);      /* groups */
     r32(r, 0);      /* rlimits */
+    r32(r, 0);      /* seccomp program bytes */
+    r32(r, 0);      /* seccomp flags */
     uint32_t plen = (uint32_t)(r->n - 16);
     memcpy(r->b + 12, &plen, 4);
+}
+
+/* A seccomp program must be whole instructions, within BPF_MAXINSNS, with
+ * known flags: the encoder refuses what the decoder would. */
+static void test_seccomp_program_checks(void **state)
+{
+    struct ctl_msg m = { .type = CTL_EXEC, .session = 3 };
+    struct zerr e = { 0 };
+    uint8_t *buf;
+    size_t len;
+    (void)state;
+    m.u.exec = sample_process();
+    m.u.exec.seccomp_len = 12;
+    assert_int_equal(ctl_encode(&m, &buf, &len, &e), -1);
+    assert_non_null(strstr(e.msg, "seccomp"));
+    m.u.exec.seccomp_len = 16;
+    m.u.exec.seccomp_flags = 1u << 3;   /* NEW_LISTENER: no listener crosses the VM */
+    assert_int_equal(ctl_encode(&m, &buf, &len, &e), -1);
+    assert_non_null(strstr(e.msg, "seccomp: unknown flags"));
+    m.u.exec.seccomp = NULL;
+    m.u.exec.seccomp_flags = 0;
+    assert_int_equal(ctl_encode(&m, &buf, &len, &e), -1);
+    assert_non_null(strstr(e.msg, "seccomp: missing"));
+    m.u.exec.seccomp_len = CTL_SECCOMP_MAX + 8;
+    assert_int_equal(ctl_encode(&m, &buf, &len, &e), -1);
 }
 
 static void test_malformed_raw(void **state)
@@ -621,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_truncation_and_corruption),
         cmocka_unit_test(test_malformed_raw),
+        cmocka_unit_test(test_seccomp_program_checks),
         cmocka_unit_test(test_semantic_rules),
         cmocka_unit_test(test_payload_limit),
         cmocka_unit_test(test_stream_io),

@@ -199,9 +199,9 @@ static void test_process_msg(void **state)
     (void)state;
     assert_non_null(s);
     /* the runtime resolves capability names (zproc_vm_caps) */
-    struct zvm_caps caps;
+    struct zvm_resolved caps;
     assert_int_equal(zproc_vm_caps(s->process->capabilities, &caps, &e), 0);
-    assert_true(caps.set);
+    assert_true(caps.caps_set);
     assert_int_equal(zvm_process_msg(s->process, &caps, s->process->env, s->hostname, modes, &p, &e), 0);
     assert_int_equal(p.uid, 1000);
     assert_int_equal(p.gid, 100);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # zone --vm run of a busybox bundle: output, exit code, the rootfs over 9p,
-# a bind-mounted host directory written from the guest; then nothing left
+# a bind-mounted host directory written from the guest, linux.seccomp
+# applied to the process in the guest (mkdir denied); then nothing left
 # behind. One nested boot (plus a developer `zone run --vm IMAGE` when
 # ZONE_VM_TEST_DEV=1: a second boot).
 set -u
@@ -24,8 +25,10 @@ echo ZONE-ROOTFS-MARKER > "$work/bundle/rootfs/marker"
 mkdir -p "$work/shared"
 cd "$work/bundle"
 jq --arg src "$work/shared" '.process.terminal = false
-    | .process.args = ["sh", "-c", "echo VM-OUT $(cat /marker) $(hostname); echo VM-ERR >&2; echo written-in-vm > /mnt/shared/out; cat /proc/cmdline; exit 7"]
+    | .process.args = ["sh", "-c", "echo VM-OUT $(cat /marker) $(hostname); echo VM-ERR >&2; echo written-in-vm > /mnt/shared/out; cat /proc/cmdline; mkdir /seccomp-probe 2>/dev/null && echo MKDIR-ALLOWED || echo MKDIR-DENIED; exit 7"]
     | .hostname = "vmhost"
+    | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64"],
+                        syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1}]}
     | .mounts += [{"destination": "/mnt/shared", "type": "bind", "source": $src, "options": ["rbind", "rw"]}]' \
     config.json > config.json.new && mv config.json.new config.json
 cd - >/dev/null
@@ -47,6 +50,8 @@ if [ "$rc" -eq 137 ]; then
 fi
 grep -q 'VM-OUT ZONE-ROOTFS-MARKER vmhost' "$work/out" || vm_fail "no output from the container process"
 grep -q 'zone.root=' "$work/out" || vm_fail "the process did not run in the guest (no zone.root= in /proc/cmdline)"
+grep -q 'MKDIR-DENIED' "$work/out" || vm_fail "linux.seccomp was not applied in the guest (mkdir was allowed)"
+[ -e "$work/bundle/rootfs/seccomp-probe" ] && vm_fail "linux.seccomp was not applied: /seccomp-probe was made"
 grep -q 'VM-ERR' "$work/err" || vm_fail "stderr was not relayed separately"
 grep -q 'VM-ERR' "$work/out" && vm_fail "stderr leaked into stdout"
 [ "$rc" -eq 7 ] || vm_fail "exit code $rc, expected 7"

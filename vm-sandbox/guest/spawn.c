@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -54,6 +56,19 @@ child_fail(int errfd, int code, const char *fmt, ...)
         /* the parent then sees an exit code 127 */
     }
     _exit(127);
+}
+
+/* linux.seccomp, compiled by the host. Loaded where the runtime's init
+ * loads it: with no_new_privs right before exec (the profile need not allow
+ * the setup); without it before the identity switch, while the agent's
+ * CAP_SYS_ADMIN lets it. */
+static void load_seccomp(const struct ctl_process *p, int errfd)
+{
+    struct sock_fprog prog = { .len = (unsigned short)(p->seccomp_len / 8),
+                               .filter = (struct sock_filter *)p->seccomp };
+    if (p->seccomp_len &&
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog) < 0)
+        child_fail(errfd, errno, "loading the seccomp filter (%u instructions)", prog.len);
 }
 
 static unsigned last_cap(void)
@@ -187,6 +202,8 @@ static void child(const struct spawn_req *r, const char *slave_path, int errfd)
             child_fail(errfd, errno, "PR_SET_KEEPCAPS");
         drop_bounding(p, last, errfd);
     }
+    if (!(p->flags & CTL_PROC_NO_NEW_PRIVS))
+        load_seccomp(p, errfd);
     if (setgroups(p->ngroups, (const gid_t *)p->groups) < 0)
         child_fail(errfd, errno, "setgroups (%u groups)", p->ngroups);
     if (setresgid(p->gid, p->gid, p->gid) < 0)
@@ -203,6 +220,8 @@ static void child(const struct spawn_req *r, const char *slave_path, int errfd)
     /* nothing of the agent's may leak into the process: errfd and the rest
      * are close-on-exec already, this makes sure of it */
     syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
+    if (p->flags & CTL_PROC_NO_NEW_PRIVS)
+        load_seccomp(p, errfd);
     exec_process(p, errfd);
 }
 

@@ -74,7 +74,7 @@ fail:
     return -1;
 }
 
-int zvm_process_msg(const struct zspec_process *p, const struct zvm_caps *caps, char *const *env,
+int zvm_process_msg(const struct zspec_process *p, const struct zvm_resolved *caps, char *const *env,
                     const char *hostname,
                     const uint8_t stdio[3], struct ctl_process *out, struct zerr *e)
 {
@@ -110,7 +110,7 @@ int zvm_process_msg(const struct zspec_process *p, const struct zvm_caps *caps, 
     }
     if (p->no_new_privileges)
         out->flags |= CTL_PROC_NO_NEW_PRIVS;
-    if (caps && caps->set) {
+    if (caps && caps->caps_set) {
         out->flags |= CTL_PROC_CAPS;
         out->cap_bounding = caps->bounding;
         out->cap_effective = caps->effective;
@@ -121,10 +121,20 @@ int zvm_process_msg(const struct zspec_process *p, const struct zvm_caps *caps, 
         out->cap_effective &= out->cap_permitted;
         out->cap_ambient &= out->cap_permitted & out->cap_inheritable;
     }
+    if (caps && caps->seccomp_len) {
+        out->seccomp = malloc(caps->seccomp_len);
+        if (!out->seccomp)
+            return zerr_set(e, ENOMEM, "out of memory");
+        memcpy(out->seccomp, caps->seccomp, caps->seccomp_len);
+        out->seccomp_len = caps->seccomp_len;
+        out->seccomp_flags = caps->seccomp_flags;
+    }
     if (p->user.n_additional_gids) {
         out->groups = calloc(p->user.n_additional_gids, sizeof *out->groups);
-        if (!out->groups)
+        if (!out->groups) {
+            zvm_process_release(out);
             return zerr_set(e, ENOMEM, "out of memory");
+        }
         memcpy(out->groups, p->user.additional_gids, p->user.n_additional_gids * sizeof *out->groups);
         out->ngroups = (uint32_t)p->user.n_additional_gids;
     }
@@ -150,8 +160,10 @@ void zvm_process_release(struct ctl_process *out)
 {
     free(out->groups);
     free(out->rlimits);
+    free(out->seccomp);
     out->groups = NULL;
     out->rlimits = NULL;
+    out->seccomp = NULL;
 }
 
 int zvm_exit_code(uint32_t status)

@@ -18,7 +18,7 @@ int zvm_open_stream(const char *uds, uint32_t session, uint32_t stream, struct z
 /* Fills out from an OCI process (pointers into p and env, which must
  * outlive out; groups and rlimits are allocated: zvm_process_release).
  * hostname may be NULL. stdio: enum ctl_stdio_mode for fds 0-2. */
-int zvm_process_msg(const struct zspec_process *p, const struct zvm_caps *caps, char *const *env,
+int zvm_process_msg(const struct zspec_process *p, const struct zvm_resolved *caps, char *const *env,
                     const char *hostname,
                     const uint8_t stdio[3], struct ctl_process *out, struct zerr *e);
 void zvm_process_release(struct ctl_process *out);

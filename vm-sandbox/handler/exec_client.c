@@ -32,7 +32,7 @@ static int send_fds(int sock, const int fds[3], struct zerr *e)
     return 0;
 }
 
-int zvm_exec(const char *state_dir, const struct zspec_process *p, const struct zvm_caps *caps,
+int zvm_exec(const char *state_dir, const struct zspec_process *p, const struct zvm_resolved *caps,
              bool detach, int *exit_code, struct zerr *e)
 {
     char path[4096];

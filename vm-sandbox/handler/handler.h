@@ -27,12 +27,15 @@
 #include "core/error.h"
 #include "core/spec.h"
 
-/* A process's capability sets as bit masks. The runtime resolves the
- * names of process.capabilities (vm-sandbox sits below runtime and knows
- * no capability names); set is false when the config has none. */
-struct zvm_caps {
-    bool set;
+/* What the runtime resolves for a process in the guest (vm-sandbox sits
+ * below runtime and knows neither capability names nor libseccomp): the
+ * capability sets as bit masks (caps_set false: the config has none) and
+ * linux.seccomp as a compiled BPF program (seccomp_len 0: none). */
+struct zvm_resolved {
+    bool caps_set;
     uint64_t bounding, effective, permitted, inheritable, ambient;
+    const void *seccomp;
+    uint32_t seccomp_len, seccomp_flags;
 };
 
 #define ZVM_ANNOTATION_HANDLER "run.oci.handler"
@@ -97,7 +100,7 @@ int zvm_open(const struct zvm_plan *p, struct zvm **out, struct zerr *e);
  * is the final environment) until it ends. *exit_code: its exit code, or
  * 128+N for a signal. -1 when the VM could not run it (e says why; e->code
  * ENOENT/EACCES for a missing or non-executable program). */
-int zvm_serve(struct zvm *vm, const struct zspec *s, const struct zvm_caps *caps, char *const *env,
+int zvm_serve(struct zvm *vm, const struct zspec *s, const struct zvm_resolved *caps, char *const *env,
               int *exit_code, struct zerr *e);
 
 void zvm_close(struct zvm *vm);
@@ -112,7 +115,7 @@ void zvm_remember_agent(void);
 /* Runs p as an exec session of the VM container whose state dir is
  * state_dir, with our fds 0-2 as its stdio. Without detach, waits and
  * fills *exit_code (128+N for signal N). */
-int zvm_exec(const char *state_dir, const struct zspec_process *p, const struct zvm_caps *caps,
+int zvm_exec(const char *state_dir, const struct zspec_process *p, const struct zvm_resolved *caps,
              bool detach, int *exit_code,
              struct zerr *e);
 

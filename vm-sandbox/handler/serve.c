@@ -60,7 +60,7 @@ struct runner {
 
 struct mon {
     struct zvm *z;
-    const struct zvm_caps *caps;   /* of the container's process */
+    const struct zvm_resolved *caps;   /* of the container's process */
     int sig_fd, ctl_listen, exec_listen, control;
     struct relay relays[MAX_RELAYS];
     unsigned nrelays;
@@ -581,7 +581,7 @@ static int loop(struct mon *m, struct runner *run, const struct zspec *s, char *
     }
 }
 
-int zvm_serve(struct zvm *z, const struct zspec *s, const struct zvm_caps *caps, char *const *env,
+int zvm_serve(struct zvm *z, const struct zspec *s, const struct zvm_resolved *caps, char *const *env,
               int *exit_code, struct zerr *e)
 {
     struct mon m = { .z = z, .caps = caps, .sig_fd = -1, .ctl_listen = -1, .exec_listen = -1, .control = -1, .next_session = 1 };

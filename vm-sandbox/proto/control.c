@@ -160,6 +160,15 @@ static int check_process(const struct ctl_process *p, const char *what, struct z
             if (p->rlimits[j].resource == r->resource)
                 return zerr_set(e, EINVAL, "%s: rlimits[%u]: resource %u given twice", what, i, r->resource);
     }
+    if (p->seccomp_len > CTL_SECCOMP_MAX || p->seccomp_len % 8)
+        return zerr_set(e, EINVAL, "%s: seccomp: %u bytes is not a program of 1..%u instructions", what,
+                        p->seccomp_len, CTL_SECCOMP_MAX / 8);
+    if (p->seccomp_len && !p->seccomp)
+        return zerr_set(e, EINVAL, "%s: seccomp: missing", what);
+    if (p->seccomp_flags & ~CTL_SECCOMP_FLAGS_ALL)
+        return zerr_set(e, EINVAL, "%s: seccomp: unknown flags 0x%x", what, p->seccomp_flags);
+    if (p->seccomp_flags && !p->seccomp_len)
+        return zerr_set(e, EINVAL, "%s: seccomp: flags without a program", what);
     return 0;
 }
 
@@ -292,6 +301,10 @@ static void put_process(struct writer *w, const struct ctl_process *p)
         put64(w, p->rlimits[i].soft);
         put64(w, p->rlimits[i].hard);
     }
+    put32(w, p->seccomp_len);
+    if (p->seccomp_len)
+        put(w, p->seccomp, p->seccomp_len);
+    put32(w, p->seccomp_flags);
 }
 
 static void put_msg(struct writer *w, const struct ctl_msg *m, uint32_t payload_len)
@@ -519,7 +532,17 @@ static int get_process(struct reader *r, struct ctl_process *p)
             get64(r, &p->rlimits[i].hard);
         }
     }
-    return 0;
+    r->field = "seccomp";
+    if (get_count(r, CTL_SECCOMP_MAX, 1, &p->seccomp_len) < 0)
+        return -1;
+    if (p->seccomp_len) {
+        p->seccomp = malloc(p->seccomp_len);
+        if (!p->seccomp)
+            return zerr_set(r->e, ENOMEM, "seccomp: out of memory");
+        memcpy(p->seccomp, r->p + r->off, p->seccomp_len);   /* get_count checked the bytes */
+        r->off += p->seccomp_len;
+    }
+    return get32(r, &p->seccomp_flags);
 }
 
 static int get_payload(struct reader *r, struct ctl_msg *m)
@@ -642,6 +665,7 @@ void ctl_process_free(struct ctl_process *p)
     free_strv(p->env, p->nenv);
     free(p->groups);
     free(p->rlimits);
+    free(p->seccomp);
     memset(p, 0, sizeof *p);
 }
 

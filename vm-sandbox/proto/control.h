@@ -44,6 +44,9 @@
 #define CTL_HOSTNAME_MAX 64            /* HOST_NAME_MAX */
 #define CTL_ERROR_MAX 4096
 #define CTL_SOFTWARE_MAX 128
+#define CTL_SECCOMP_MAX (4096u * 8)    /* BPF_MAXINSNS instructions of 8 bytes */
+/* seccomp(2) filter flags a program may carry: TSYNC, LOG, SPEC_ALLOW. */
+#define CTL_SECCOMP_FLAGS_ALL ((1u << 0) | (1u << 1) | (1u << 2))
 
 #define CTL_PORT_CONTROL 1024u  /* host CID 2: the agent connects here */
 #define CTL_PORT_STDIO 1025u    /* guest: the agent listens here */
@@ -116,6 +119,12 @@ struct ctl_process {
     uint32_t ngroups;
     struct ctl_rlimit *rlimits;
     uint32_t nrlimits;
+    /* linux.seccomp compiled by the host: a classic BPF program (struct
+     * sock_filter[], seccomp_len bytes, a multiple of 8; 0 = none) the agent
+     * loads with seccomp(2) and seccomp_flags, as the runtime's init does */
+    uint8_t *seccomp;
+    uint32_t seccomp_len;
+    uint32_t seccomp_flags;
 };
 
 struct ctl_msg {
