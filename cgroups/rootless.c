@@ -21,31 +21,13 @@
 
 #include "core/cleanup.h"
 #include "core/log.h"
-
-/* /proc/self/uid_map of the initial user namespace: every id maps to
- * itself. Anything else means we run in a child user namespace, where
- * even uid 0 cannot manage the host's cgroups. */
-static bool in_initial_userns(void)
-{
-    _cleanup_free_ char *text = NULL;
-    struct zerr ignored;
-    unsigned long inside, outside, count;
-    const char *nl;
-
-    if (!(text = zcg_read_all("/proc/self/uid_map", &ignored)))
-        return true; /* no user namespaces in this kernel */
-    if (sscanf(text, "%lu %lu %lu", &inside, &outside, &count) != 3)
-        return false;
-    nl = strchr(text, '\n');
-    return inside == 0 && outside == 0 && count == 4294967295UL &&
-           (!nl || nl[1] == '\0');
-}
+#include "core/userns.h"
 
 bool zcg_rootless(int setting)
 {
     if (setting >= 0)
         return setting != 0;
-    return geteuid() != 0 || !in_initial_userns();
+    return geteuid() != 0 || !zuserns_is_initial();
 }
 
 /* The catch-all rule of default configs: deny every device all access. */

@@ -312,16 +312,6 @@ static int own_ns_ranges(bool is_gid, struct zns_id_range *out, size_t max, size
     return 0;
 }
 
-bool zns_in_initial_userns(void)
-{
-    struct zns_id_range r[4];
-    size_t n = 0;
-    struct zerr ignored;
-    if (own_ns_ranges(false, r, ZARRAY_SIZE(r), &n, &ignored) < 0)
-        return false;
-    return n == 1 && r[0].start == 0 && r[0].count == UINT32_MAX;
-}
-
 /* Whether [start, start+count) is covered by the union of the ranges. */
 static bool ranges_cover(const struct zns_id_range *r, size_t n, uint32_t start,
                          uint32_t count)

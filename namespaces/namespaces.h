@@ -102,10 +102,6 @@ struct zns_id_range {
     uint32_t start, count;
 };
 
-/* True when zone runs in the initial user namespace (/proc/self/uid_map is
- * "0 0 4294967295"), or the kernel has no user namespaces. */
-bool zns_in_initial_userns(void);
-
 /* Checks, before anything changes state, the settings an unprivileged
  * caller cannot have, naming the config field:
  *  - no user namespace (new or joined) while zone lacks CAP_SYS_ADMIN,

@@ -18,6 +18,7 @@
 #include "core/cleanup.h"
 #include "core/log.h"
 #include "core/path.h"
+#include "core/userns.h"
 #include "namespaces/loopback.h"
 #include "namespaces/namespaces.h"
 #include "runtime/create_internal.h"
@@ -330,7 +331,7 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp, struc
     rctx.no_pivot = a->no_pivot;
     /* also in an engine's user namespace (rootless podman): no mknod */
     rctx.in_userns = (a->clone_flags & CLONE_NEWUSER) || spec_namespace(s, ZNS_USER) ||
-                     !zns_in_initial_userns();
+                     !zuserns_is_initial();
     rctx.host_pidns = !(a->clone_flags & CLONE_NEWPID) && !spec_namespace(s, ZNS_PID);
     rctx.console_slave_fd = -1;
     rctx.cgroup_entries = a->cgroup_entries;

@@ -13,7 +13,7 @@
 
 #include "core/cleanup.h"
 #include "core/path.h"
-#include "namespaces/namespaces.h"
+#include "core/userns.h"
 
 /* mount(2) takes at most one page of options; longer layer lists go
  * through fsconfig("lowerdir+") one layer at a time (Linux 6.8+). */
@@ -205,7 +205,7 @@ static bool fuse_fallback_wanted(int err)
     const char *force = getenv("ZONE_OVERLAY");
     if (force && !strcmp(force, "kernel"))
         return false;
-    if (zns_in_initial_userns())
+    if (zuserns_is_initial())
         return false;
     return err == EPERM || err == EINVAL || err == ENODEV || err == EACCES ||
            err == EOPNOTSUPP;
@@ -279,7 +279,7 @@ int zoverlay_mount_rootfs(const struct zspec *s, const char *rootfs, struct zerr
     } else {
         _cleanup_free_ char *opts = option_string(&o);
         const char *force = getenv("ZONE_OVERLAY");
-        bool fuse_only = force && !strcmp(force, "fuse") && !zns_in_initial_userns();
+        bool fuse_only = force && !strcmp(force, "fuse") && !zuserns_is_initial();
         if (fuse_only)
             rc = -1;
         else if (!opts)

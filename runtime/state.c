@@ -16,7 +16,7 @@
 #include "cgroups/cgroups.h"
 #include "core/cleanup.h"
 #include "core/path.h"
-#include "namespaces/namespaces.h"
+#include "core/userns.h"
 
 #define ID_MAX 1024
 
@@ -48,7 +48,7 @@ const char *zstate_default_root(char *buf, size_t size, struct zerr *e)
         /* Real root keeps /run/zone. Root of a user namespace (an engine
          * running rootless, e.g. podman) uses the XDG directory it was
          * given, unless it says it is root (USER=root), as runc does. */
-        if (!have_xdg || (user && strcmp(user, "root") == 0) || zns_in_initial_userns())
+        if (!have_xdg || (user && strcmp(user, "root") == 0) || zuserns_is_initial())
             return ZSTATE_ROOT_DEFAULT;
     } else if (!have_xdg) {
         zerr_set(e, ENOENT, "XDG_RUNTIME_DIR is not set: running as uid %u, zone keeps "
