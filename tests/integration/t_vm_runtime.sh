@@ -68,6 +68,11 @@ test_vm_bad_annotations() {
     capture zrun --vm create --bundle "$BUNDLE" "$id"
     [[ $rc != 0 ]] || fail "a 64 MiB memory limit accepted for a VM"
     assert_contains "$err" "memory.limit"
+    cfg 'del(.linux.resources.memory) | .annotations["run.oci.vm.debug"] = "yes"'
+    id=$(new_id)
+    capture zrun --vm create --bundle "$BUNDLE" "$id"
+    [[ $rc != 0 ]] || fail "run.oci.vm.debug=yes accepted"
+    assert_contains "$err" "run.oci.vm.debug"
     [[ -z $(ls -A "$TEST_ROOT" 2>/dev/null) ]] || fail "the state root is not empty: $(ls -A "$TEST_ROOT")"
 }
 

@@ -55,7 +55,8 @@ tar -C "$work/bundle/rootfs" -cf "$work/rootfs.tar" .
 
 rc=0
 start=$(date +%s.%N)
-ZONE_VM_DEBUG=1 timeout -s KILL "${VM_RUN_TIMEOUT:-110}" "${podman[@]}" run --rm --network none zone-vm-busybox \
+timeout -s KILL "${VM_RUN_TIMEOUT:-110}" "${podman[@]}" run --rm --network none \
+    --annotation run.oci.vm.debug=1 zone-vm-busybox \
     sh -c 'echo PODMAN-IN-VM; grep -c zone.root= /proc/cmdline; exit 4' \
     < /dev/null > "$work/out" 2> "$work/err" || rc=$?
 echo "--- stdout"; cat "$work/out"

@@ -102,6 +102,14 @@ int zvm_prepare(const struct zspec *s, const char *state_dir, struct zvm_plan *p
     /* configuration errors first: they do not depend on the host */
     if (zvm_size_from_spec(s, &p->size, e) < 0)
         return -1;
+    /* engines (conmon) do not pass our environment on: the annotation
+     * reaches the monitor through config.json */
+    const char *debug = spec_annotation(s, ZVM_ANNOTATION_DEBUG);
+    if (debug && strcmp(debug, "1") && strcmp(debug, "true") && strcmp(debug, "0") && strcmp(debug, "false"))
+        return zerr_set(e, EINVAL, "annotation %s: \"%s\": expected 1, true, 0 or false", ZVM_ANNOTATION_DEBUG,
+                        debug);
+    p->debug = (getenv("ZONE_VM_DEBUG") && *getenv("ZONE_VM_DEBUG")) ||
+               (debug && (!strcmp(debug, "1") || !strcmp(debug, "true")));
     fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return zerr_sys(e, "VM mode (%s=vm) needs KVM: open /dev/kvm", ZVM_ANNOTATION_HANDLER);
@@ -150,7 +158,6 @@ int zvm_prepare(const struct zspec *s, const char *state_dir, struct zvm_plan *p
     snprintf(p->initrd, sizeof p->initrd, "%s", r.path);
     if ((size_t)snprintf(p->state_dir, sizeof p->state_dir, "%s", state_dir) >= sizeof p->state_dir)
         return zerr_set(e, ENAMETOOLONG, "VM mode: state dir path too long");
-    p->debug = getenv("ZONE_VM_DEBUG") && *getenv("ZONE_VM_DEBUG");
     return 0;
 }
 

@@ -41,6 +41,7 @@ struct zvm_resolved {
 #define ZVM_ANNOTATION_HANDLER "run.oci.handler"
 #define ZVM_ANNOTATION_CPUS "run.oci.vm.cpus"
 #define ZVM_ANNOTATION_MEMORY "run.oci.vm.memory"
+#define ZVM_ANNOTATION_DEBUG "run.oci.vm.debug"   /* "1"/"true": like ZONE_VM_DEBUG */
 
 #define ZVM_OVERHEAD_MIB 64u      /* the monitor's own memory, within memory.limit */
 #define ZVM_DEFAULT_MEM_MIB 512u
