@@ -158,6 +158,28 @@ static void read_text(int fd, char *buf, size_t n)
             *c = ' ';
 }
 
+void zpasta_exec_helper(char *const *argv, int errfd, int netns, int userns, int extra_fd)
+{
+    /* above the fds being placed, so no dup2 overwrites a source */
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int ns3 = fcntl(netns, F_DUPFD_CLOEXEC, 10);
+    int ns4 = userns >= 0 ? fcntl(userns, F_DUPFD_CLOEXEC, 10) : -1;
+    int fd5 = extra_fd >= 0 ? fcntl(extra_fd, F_DUPFD_CLOEXEC, 10) : -1;
+    sigset_t none;
+
+    if (devnull < 0 || ns3 < 0 || (userns >= 0 && ns4 < 0) || (extra_fd >= 0 && fd5 < 0) ||
+        dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(errfd, 2) < 0 || dup2(ns3, 3) < 0 ||
+        (ns4 >= 0 && dup2(ns4, 4) < 0) || (fd5 >= 0 && dup2(fd5, 5) < 0))
+        _exit(127);
+    syscall(SYS_close_range, fd5 >= 0 ? 6 : ns4 >= 0 ? 5 : 4, ~0U, 0);
+    /* the caller blocks the signals it forwards; the helper must not inherit that */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execvp(argv[0], argv);
+    dprintf(2, "exec %s: %s", argv[0], strerror(errno));
+    _exit(127);
+}
+
 int zpasta_open_namespaces(pid_t ctr_pid, bool rootless, int *netns, int *userns, struct zerr *e)
 {
     char path[64];
@@ -273,24 +295,8 @@ int zpasta_start(struct zpasta *p, pid_t ctr_pid, bool rootless, char *const *pu
         zerr_sys(e, "--network pasta: fork");
         goto out;
     }
-    if (child == 0) {
-        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-        int ns3 = fcntl(netns, F_DUPFD_CLOEXEC, 10);
-        int ns4 = userns >= 0 ? fcntl(userns, F_DUPFD_CLOEXEC, 10) : -1;
-        if (devnull < 0 || ns3 < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
-            dup2(errfd, 2) < 0 || dup2(ns3, 3) < 0 || (ns4 >= 0 && dup2(ns4, 4) < 0))
-            _exit(127);
-        syscall(SYS_close_range, ns4 >= 0 ? 5 : 4, ~0U, 0);
-        /* the caller blocks signals it forwards; pasta must not inherit that */
-        {
-            sigset_t none;
-            sigemptyset(&none);
-            sigprocmask(SIG_SETMASK, &none, NULL);
-        }
-        execvp("pasta", argv);
-        dprintf(2, "exec pasta: %s", strerror(errno));
-        _exit(127);
-    }
+    if (child == 0)
+        zpasta_exec_helper(argv, errfd, netns, userns, -1);
     while (waitpid(child, &st, 0) < 0) {
         if (errno != EINTR) {
             zerr_sys(e, "--network pasta: wait");

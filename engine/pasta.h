@@ -46,6 +46,13 @@ int zpasta_parse_publish(const char *spec, struct zpublish *p, struct zerr *e);
  * /proc/self/fd: the helper drops privileges before it opens them. */
 int zpasta_open_namespaces(pid_t ctr_pid, bool rootless, int *netns, int *userns, struct zerr *e);
 
+/* In the forked child of a network helper: stdin and stdout /dev/null,
+ * stderr errfd, the netns on fd 3, the userns (if >= 0) on fd 4 and
+ * extra_fd (if >= 0) on fd 5, nothing else open, no signal blocked; then
+ * execs argv[0] from PATH. Never returns (127 when the exec fails). */
+__attribute__((noreturn)) void zpasta_exec_helper(char *const *argv, int errfd, int netns, int userns,
+                                                   int extra_fd);
+
 int zslirp_start(struct zpasta *p, pid_t ctr_pid, bool rootless, char *const *publish,
                  size_t n_publish, struct zerr *e);
 

@@ -141,23 +141,9 @@ int zslirp_start(struct zpasta *p, pid_t ctr_pid, bool rootless, char *const *pu
         goto out;
     }
     if (child == 0) {
-        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-        int ns3 = fcntl(netns, F_DUPFD_CLOEXEC, 10);
-        int ns4 = userns >= 0 ? fcntl(userns, F_DUPFD_CLOEXEC, 10) : -1;
-        int rdy = fcntl(ready[1], F_DUPFD_CLOEXEC, 10);
-        sigset_t none;
-        if (devnull < 0 || ns3 < 0 || rdy < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
-            dup2(errfd, 2) < 0 || dup2(ns3, 3) < 0 || (ns4 >= 0 && dup2(ns4, 4) < 0) ||
-            dup2(rdy, 5) < 0)
-            _exit(127);
-        syscall(SYS_close_range, 6, ~0U, 0);
         /* it ends with the monitor at the latest */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execvp("slirp4netns", (char *const *)argv);
-        dprintf(2, "exec slirp4netns: %s", strerror(errno));
-        _exit(127);
+        zpasta_exec_helper((char *const *)argv, errfd, netns, userns, ready[1]);
     }
     close(ready[1]);
     ready[1] = -1;
