@@ -77,6 +77,7 @@ struct console {
     bool port_open;                   /* the driver said PORT_OPEN for port 0 */
     struct { uint32_t id; uint16_t event, value; } ctrl_out[CTRL_MAX];
     unsigned ctrl_len;
+    unsigned ctrl_sent;               /* of ctrl_out, during ctrl_flush */
     struct vmm_vq_chain rx_chain;     /* large: kept off the stacks */
     struct vmm_vq_chain tx_chain;
     struct vmm_vq_chain ctrl_chain;
@@ -131,40 +132,62 @@ static void read_input(struct console *c)
     }
 }
 
-/* Called with rx_lock held: hands pending input to the guest's buffers. */
-static void rx_fill(struct console *c)
+/* Called with rx_lock held: the skeleton of both device-to-guest queues.
+ * While has_more() says there is something to give, pops a chain of queue
+ * qi, lets fill() write into it (returning the bytes written; a chain it
+ * cannot use goes back empty), pushes it, and signals the queue once. A
+ * malformed chain is reported; a ring too bad to consume ends the round
+ * until the next kick. */
+static void deliver(struct console *c, unsigned qi, struct vmm_vq_chain *chain, bool (*has_more)(struct console *),
+                    uint32_t (*fill)(struct console *, struct vmm_vq_chain *))
 {
-    struct vmm_vq *vq = input_allowed(c) ? vmm_virtio_queue(c->vdev, RXQ) : NULL;
+    struct vmm_vq *vq = vmm_virtio_queue(c->vdev, qi);
     bool used = false;
-    while (vq) {
-        if (c->pend_len == 0 && c->mode == INPUT_DIRECT && !c->in_eof)
-            read_input(c);
-        if (c->pend_len == 0)
-            break;
+    while (vq && has_more(c)) {
         bool consumed;
         struct zerr e = { 0 };
-        int r = vmm_vq_pop(vq, &c->rx_chain, &consumed, &e);
+        int r = vmm_vq_pop(vq, chain, &consumed, &e);
         if (r == 0)
             break;
-        uint64_t n = 0;
+        uint32_t n = 0;
         if (r < 0) {
             report(c, &e);
             if (!consumed)
-                break;      /* the ring itself is bad; wait for the next kick */
+                break;
         } else {
-            n = vmm_vq_write(&c->rx_chain, 0, c->pending + c->pend_off, c->pend_len);
-            c->pend_off += n;
-            c->pend_len -= n;
+            n = fill(c, chain);
         }
-        if (vmm_vq_push(vq, c->rx_chain.head, (uint32_t)n, &e) < 0)
+        if (vmm_vq_push(vq, chain->head, n, &e) < 0)
             report(c, &e);
         used = true;
     }
     if (used) {
         struct zerr e = { 0 };
-        if (vmm_virtio_signal(c->vdev, RXQ, &e) < 0)
+        if (vmm_virtio_signal(c->vdev, qi, &e) < 0)
             report(c, &e);
     }
+}
+
+static bool input_pending(struct console *c)
+{
+    if (c->pend_len == 0 && c->mode == INPUT_DIRECT && !c->in_eof)
+        read_input(c);
+    return c->pend_len > 0;
+}
+
+static uint32_t fill_input(struct console *c, struct vmm_vq_chain *chain)
+{
+    uint64_t n = vmm_vq_write(chain, 0, c->pending + c->pend_off, c->pend_len);
+    c->pend_off += n;
+    c->pend_len -= n;
+    return (uint32_t)n;
+}
+
+/* Called with rx_lock held: hands pending input to the guest's buffers. */
+static void rx_fill(struct console *c)
+{
+    if (input_allowed(c))
+        deliver(c, RXQ, &c->rx_chain, input_pending, fill_input);
     update_polling(c);
 }
 
@@ -231,40 +254,32 @@ static int transmit(struct console *c, struct zerr *e)
 
 /* ---- control queues (MULTIPORT) ---- */
 
+static bool ctrl_pending(struct console *c) { return c->ctrl_sent < c->ctrl_len; }
+
+static uint32_t fill_ctrl(struct console *c, struct vmm_vq_chain *chain)
+{
+    if (chain->writable_bytes < CTRL_SIZE)
+        return 0;
+    uint8_t msg[CTRL_SIZE];
+    uint32_t id = c->ctrl_out[c->ctrl_sent].id;
+    uint16_t ev = c->ctrl_out[c->ctrl_sent].event, val = c->ctrl_out[c->ctrl_sent].value;
+    msg[0] = (uint8_t)id, msg[1] = (uint8_t)(id >> 8), msg[2] = (uint8_t)(id >> 16), msg[3] = (uint8_t)(id >> 24);
+    msg[4] = (uint8_t)ev, msg[5] = (uint8_t)(ev >> 8), msg[6] = (uint8_t)val, msg[7] = (uint8_t)(val >> 8);
+    c->ctrl_sent++;
+    return (uint32_t)vmm_vq_write(chain, 0, msg, sizeof msg);
+}
+
 /* Called with rx_lock held: sends queued control messages. */
 static void ctrl_flush(struct console *c)
 {
-    struct vmm_vq *vq = c->active && c->multiport ? vmm_virtio_queue(c->vdev, CTRL_RXQ) : NULL;
-    unsigned sent = 0;
-    while (vq && sent < c->ctrl_len) {
-        bool consumed;
-        struct zerr e = { 0 };
-        int r = vmm_vq_pop(vq, &c->ctrl_chain, &consumed, &e);
-        if (r == 0)
-            break;
-        uint32_t len = 0;
-        if (r < 0) {
-            report(c, &e);
-            if (!consumed)
-                break;
-        } else if (c->ctrl_chain.writable_bytes >= CTRL_SIZE) {
-            uint8_t msg[CTRL_SIZE];
-            uint32_t id = c->ctrl_out[sent].id;
-            uint16_t ev = c->ctrl_out[sent].event, val = c->ctrl_out[sent].value;
-            msg[0] = (uint8_t)id, msg[1] = (uint8_t)(id >> 8), msg[2] = (uint8_t)(id >> 16), msg[3] = (uint8_t)(id >> 24);
-            msg[4] = (uint8_t)ev, msg[5] = (uint8_t)(ev >> 8), msg[6] = (uint8_t)val, msg[7] = (uint8_t)(val >> 8);
-            len = (uint32_t)vmm_vq_write(&c->ctrl_chain, 0, msg, sizeof msg);
-            sent++;
-        }
-        if (vmm_vq_push(vq, c->ctrl_chain.head, len, &e) < 0)
-            report(c, &e);
-    }
-    if (sent) {
-        memmove(c->ctrl_out, c->ctrl_out + sent, (c->ctrl_len - sent) * sizeof c->ctrl_out[0]);
-        c->ctrl_len -= sent;
-        struct zerr e = { 0 };
-        if (vmm_virtio_signal(c->vdev, CTRL_RXQ, &e) < 0)
-            report(c, &e);
+    if (!c->active || !c->multiport)
+        return;
+    c->ctrl_sent = 0;
+    deliver(c, CTRL_RXQ, &c->ctrl_chain, ctrl_pending, fill_ctrl);
+    if (c->ctrl_sent) {
+        memmove(c->ctrl_out, c->ctrl_out + c->ctrl_sent, (c->ctrl_len - c->ctrl_sent) * sizeof c->ctrl_out[0]);
+        c->ctrl_len -= c->ctrl_sent;
+        c->ctrl_sent = 0;
     }
 }
 
