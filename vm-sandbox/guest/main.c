@@ -112,7 +112,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "zone-agent: must run as PID 1 (the VM's /init, or --serve in a PID namespace)\n");
         return 2;
     }
-    a.vm = argc == 1;
+    /* the kernel hands init the command-line words it does not know
+     * (e.g. "nokaslr" on a PVH boot, which skips the decompressor that
+     * would take it): only an option word means test mode */
+    a.vm = argc == 1 || argv[1][0] != '-';
     if (!a.vm && parse_test_args(&a, argc, argv, &root) < 0)
         return 2;
     if (setup_signals(&a, &e) < 0) {
