@@ -161,7 +161,7 @@ $(BUILD)/tests/vmctl: tests/vm/vmctl.c $(BUILD)/libzone.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzone.a $(LDLIBS)
 
 check-vm: all $(BUILD)/vmm-boot $(BUILD)/zone-agent $(BUILD)/tests/vmctl $(BUILD)/tests/vsock-peer $(BUILD)/tests/p9-fdserve \
-          $(BUILD)/tests/virtq-garbage
+          $(BUILD)/tests/virtq-garbage $(BUILD)/tests/helpers/recvtty
 	@KVM_HOST=$(KVM_HOST) VM_TEST_ATTEMPTS=$${VM_TEST_ATTEMPTS:-3} bash tests/vm/run.sh
 
 check: deps

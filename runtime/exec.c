@@ -138,6 +138,48 @@ fail:
     _exit(1);
 }
 
+static int write_vm_pid_file(pid_t stand_in, void *arg, struct zerr *e)
+{
+    const char *pid_file = arg;
+    return pid_file ? zcreate_write_pid_file(pid_file, stand_in, e) : 0;
+}
+
+/* exec into a VM container: a session of the guest agent, with a host
+ * process standing in for it (see zvm_exec) whose pid --pid-file gets. */
+static int exec_in_vm(const char *state_dir, const struct zexec_opts *o, struct zseccomp *seccomp,
+                      int *exit_status, struct zerr *e)
+{
+    struct zvm_resolved caps;
+    struct zvm_exec_request r = { .state_dir = state_dir, .process = o->process, .caps = &caps,
+                                  .stdio = { 0, 1, 2 }, .detach = o->detach,
+                                  .on_started = write_vm_pid_file, .arg = (void *)o->pid_file };
+    int master = -1, slave = -1, rc;
+
+    if (zproc_vm_caps(o->process->capabilities, &caps, e) < 0 || zseccomp_vm_program(seccomp, &caps, e) < 0)
+        return -1;
+    if (o->console_socket) {
+        /* the engine gets the master of a host pty; the session's stdio
+         * is its slave, which the monitor relays to the guest's pty */
+        if (!o->process->terminal)
+            return zerr_set(e, EINVAL, "exec: --console-socket needs process.terminal (-t)");
+        if (zterm_open_pty("/dev/ptmx", &master, &slave, NULL, e) < 0)
+            return -1;
+        if (o->process->has_console_size)
+            zterm_set_size(master, o->process->console_height, o->process->console_width, e);
+        rc = zterm_send_master(o->console_socket, master, e);
+        close(master);
+        if (rc < 0) {
+            close(slave);
+            return -1;
+        }
+        r.stdio[0] = r.stdio[1] = r.stdio[2] = slave;
+    }
+    rc = zvm_exec(&r, exit_status, e);
+    if (slave >= 0)
+        close(slave);
+    return rc;
+}
+
 int zcontainer_exec(const struct zruntime *rt, const struct zexec_opts *o,
                     int *exit_status, struct zerr *e)
 {
@@ -178,21 +220,13 @@ int zcontainer_exec(const struct zruntime *rt, const struct zexec_opts *o,
     if (ct.rec.vm) {
         /* the process runs in the guest: the monitor asks its agent */
         _cleanup_free_ char *dir = strdup(ct.dir.path);
-        if (o->console_socket || o->pid_file) {
-            zerr_set(e, ENOTSUP, "exec: %s is not supported for VM containers yet",
-                     o->console_socket ? "--console-socket" : "--pid-file");
-            goto out;
-        }
         if (!dir) {
             zerr_set(e, ENOMEM, "out of memory");
             goto out;
         }
+        /* don't hold the container's lock while the process runs */
         zct_close(&ct);
-        struct zvm_resolved caps;
-        if (zproc_vm_caps(o->process->capabilities, &caps, e) < 0 ||
-            zseccomp_vm_program(seccomp, &caps, e) < 0)
-            goto out_unlocked;
-        rc = zvm_exec(dir, o->process, &caps, o->detach, exit_status, e);
+        rc = exec_in_vm(dir, o, seccomp, exit_status, e);
         goto out_unlocked;
     }
     if (o->console_socket) {

@@ -487,7 +487,7 @@ void zinit_main(const struct zinit_args *a)
         fd = -1;
         struct zvm_resolved caps;
         if (zproc_vm_caps(p->capabilities, &caps, &e) < 0 ||
-            zseccomp_vm_program(a->seccomp, &caps, &e) < 0) {
+            zseccomp_vm_program(a->seccomp, &caps, &e) < 0 || zproc_confine_monitor(&caps, &e) < 0) {
             zvm_close(init_vm);
             goto fail;
         }

@@ -55,6 +55,11 @@ int zproc_capability_masks(const struct zspec_capabilities *caps,
 /* The same, for the VM handler's process messages (set: caps != NULL). */
 struct zvm_resolved;
 int zproc_vm_caps(const struct zspec_capabilities *caps, struct zvm_resolved *out, struct zerr *e);
+/* VM mode: the init, about to become the monitor, keeps no capability the
+ * container's processes could not hold: bounding, effective and permitted
+ * become process.capabilities.bounding (none when the config has no
+ * capabilities), inheritable and ambient are cleared. The ids stay. */
+int zproc_confine_monitor(const struct zvm_resolved *caps, struct zerr *e);
 
 /* Still privileged, before the identity switch: rlimits, oomScoreAdj,
  * linux.personality (lx may be NULL), ioPriority, scheduler, and

@@ -287,6 +287,15 @@ int zproc_apply_identity(const struct zspec_process *p, bool setgroups_denied,
     return 0;
 }
 
+int zproc_confine_monitor(const struct zvm_resolved *caps, struct zerr *e)
+{
+    uint64_t keep = caps->caps_set ? caps->bounding : 0;
+    struct zcap_masks m = { .bounding = keep, .effective = keep, .permitted = keep };
+    if (drop_bounding_set(keep, e) < 0 || set_capability_sets(&m, e) < 0 || raise_ambient(0, e) < 0)
+        return zerr_prefix(e, "VM mode: confining the monitor");
+    return 0;
+}
+
 int zproc_apply_no_new_privs(const struct zspec_process *p, struct zerr *e)
 {
     if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -51,3 +51,24 @@ vm_boot_check() {
     rm -rf "$work"
     [ "$rc" -eq 0 ] || vm_fail "vmm-boot exited $rc"
 }
+
+# Exit status of a test whose nested guest stalled early in boot (before
+# the agent ran): run.sh retries those up to VM_TEST_STALL_ATTEMPTS times
+# and skips the test, saying so, when every attempt stalled.
+VM_STALLED=75
+
+# vm_wait_agent LOG SECS: waits until the guest log (ZONE_VM_DEBUG) shows
+# the agent, or stops the test as stalled. Under this host's nested
+# emulation a guest started by create/start stalls early in boot far more
+# often than one started by a foreground `run` (docs/vm.md, "Nested boots
+# that stall").
+vm_wait_agent() {
+    local log=$1 secs=$2 i
+    for i in $(seq $((secs * 2))); do
+        grep -q 'zone-agent' "$log" 2>/dev/null && return 0
+        sleep 0.5
+    done
+    echo "STALLED: no agent in the guest after ${secs}s; the guest log ends with:" >&2
+    tail -3 "$log" >&2 2>/dev/null
+    exit $VM_STALLED
+}

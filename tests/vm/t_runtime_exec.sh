@@ -35,6 +35,7 @@ pid=$(z state vmex | jq -r .pid)
 [ "$(z state vmex | jq -r .status)" = created ] || vm_fail "not created"
 start=$(date +%s.%N)
 z start vmex || vm_fail "start failed"
+vm_wait_agent "$root/vmex/vm.log" 60
 for _ in $(seq 200); do [ -e "$work/shared/ready" ] && break; sleep 0.5; done
 [ -e "$work/shared/ready" ] || { show_log; vm_fail "the container process did not start within 100 s"; }
 echo "start to the first write in the guest: $(echo "$(date +%s.%N) - $start" | bc)s"
@@ -43,6 +44,12 @@ echo "$st"
 [ "$(echo "$st" | jq -r .status)" = running ] || vm_fail "state is not running"
 [ "$(echo "$st" | jq -r .pid)" = "$pid" ] || vm_fail "state pid changed"
 grep -q zone "/proc/$pid/cmdline" 2>/dev/null || vm_fail "pid $pid is not the monitor"
+# the monitor holds no capability a process of the container could not
+capbnd=$(awk '/^CapBnd/ {print $2}' "/proc/$pid/status")
+capeff=$(awk '/^CapEff/ {print $2}' "/proc/$pid/status")
+echo "monitor CapBnd $capbnd CapEff $capeff"
+[ "$capeff" = "$capbnd" ] || vm_fail "monitor CapEff $capeff is not its bounding set $capbnd"
+[ $(( 0x$capbnd & (1 << 21) )) -eq 0 ] || vm_fail "the monitor kept CAP_SYS_ADMIN (CapBnd $capbnd)"
 
 rc=0
 t0=$(date +%s.%N)
@@ -54,6 +61,46 @@ grep -q EXEC-ERR "$work/exec.err" || vm_fail "exec stderr not relayed"
 rc=0
 z exec vmex false || rc=$?
 [ "$rc" -eq 1 ] || vm_fail "exec false: exit $rc"
+
+# what engines do (conmon, containerd's shim): exec --detach --pid-file,
+# then wait for that pid as a subreaper and signal it; the pid stands in
+# for the process in the guest
+python3 - "$zone" "$root" "$work" <<'PY' || vm_fail "exec --detach --pid-file"
+import ctypes, os, subprocess, sys, time
+zone, root, work = sys.argv[1:4]
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER: the stand-in becomes our child
+def detached(script):
+    pid_file = os.path.join(work, "exec.pid")
+    subprocess.run([zone, "--root", root, "exec", "--detach", "--pid-file", pid_file, "vmex", "sh", "-c", script],
+                   check=True, stdin=subprocess.DEVNULL)
+    return int(open(pid_file).read())
+pid = detached("sleep 1; exit 7")
+code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+print("detached exec: stand-in", pid, "exit", code)
+if code != 7: sys.exit("stand-in exit %d, expected 7" % code)
+pid = detached("trap 'exit 3' TERM; echo on > /mnt/shared/detached; while :; do sleep 1; done")
+for _ in range(120):
+    if os.path.exists(os.path.join(work, "shared", "detached")): break
+    time.sleep(0.5)
+else:
+    sys.exit("the detached process did not run")
+os.kill(pid, 15)
+code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+print("SIGTERM to the stand-in: exit", code)
+if code != 3: sys.exit("stand-in exit %d after SIGTERM, expected 3 (the trap's)" % code)
+PY
+# the engine's terminal: exec -t with a console socket gets a pty master
+# whose slave the monitor relays to the guest's pty
+recvtty=$PWD/build/tests/helpers/recvtty
+[ -x "$recvtty" ] || vm_fail "$recvtty not built (make check-vm builds it)"
+"$recvtty" --out "$work/tty.out" "$work/tty.sock" 2>"$work/recvtty.err" &
+rpid=$!
+for _ in $(seq 50); do [ -e "$work/tty.sock.ready" ] && break; sleep 0.1; done
+z exec --tty --detach --console-socket "$work/tty.sock" vmex sh -c '[ -t 0 ] && [ -t 1 ] && echo VM-STDIO-IS-TTY' \
+    || vm_fail "exec --tty --console-socket failed"
+for _ in $(seq 60); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.5; done
+kill -0 "$rpid" 2>/dev/null && { kill "$rpid"; vm_fail "the console socket's pty never reached EOF"; }
+grep -q VM-STDIO-IS-TTY "$work/tty.out" || vm_fail "no tty output through the console socket: [$(cat "$work/tty.out")]"
 
 z kill vmex TERM || vm_fail "kill failed"
 for _ in $(seq 60); do [ "$(z state vmex 2>/dev/null | jq -r .status)" = stopped ] && break; sleep 0.5; done

@@ -1,18 +1,24 @@
-/* `zone exec` into a VM container: the monitor's vm.exec socket takes our
- * fds 0-2 and an EXEC message, and answers EXEC_STARTED, then EXEC_EXIT
- * (or ERROR). */
+/* `zone exec` into a VM container: the monitor's vm.exec socket takes the
+ * session's stdio fds and an EXEC message, and answers EXEC_STARTED, then
+ * EXEC_EXIT (or ERROR); SIGNAL messages on the socket reach the process. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vm-sandbox/handler/control_host.h"
 #include "vm-sandbox/handler/handler.h"
+#include "vm-sandbox/handler/serve_internal.h"
+
+#define STARTED_MARK 'S'   /* stand-in -> caller: the process runs */
+#define ERROR_MARK 'E'     /* stand-in -> caller: "CODE:text" follows */
 
 static int send_fds(int sock, const int fds[3], struct zerr *e)
 {
@@ -32,76 +38,211 @@ static int send_fds(int sock, const int fds[3], struct zerr *e)
     return 0;
 }
 
-int zvm_exec(const char *state_dir, const struct zspec_process *p, const struct zvm_resolved *caps,
-             bool detach, int *exit_code, struct zerr *e)
+/* Connects to the monitor and asks for the session; returns the socket. */
+static int start_session(const struct zvm_exec_request *r, struct zerr *e)
 {
     char path[4096];
     struct ctl_msg msg = { .type = CTL_EXEC, .session = 1 };
     uint8_t modes[3];
-    int fds[3], sock, rc = -1;
-    int null_fd = -1;
+    int fds[3], sock = -1, null_fd = -1;
 
-    *exit_code = 0;
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", state_dir, ZVM_SOCK_EXEC) >= sizeof path)
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", r->state_dir, ZVM_SOCK_EXEC) >= sizeof path)
         return zerr_set(e, ENAMETOOLONG, "exec: state dir path too long");
     for (int i = 0; i < 3; i++) {
-        modes[i] = zvm_stdio_mode(i);
-        fds[i] = i;
+        fds[i] = r->stdio[i];
+        modes[i] = zvm_stdio_mode(fds[i]);
     }
-    if (p->terminal)
+    if (r->process->terminal)
         modes[2] = CTL_STDIO_NULL;   /* the pty carries both */
     /* fds that are closed travel as /dev/null (the modes say NULL anyway) */
     for (int i = 0; i < 3; i++) {
-        if (fcntl(i, F_GETFD) >= 0)
+        if (fds[i] >= 0 && fcntl(fds[i], F_GETFD) >= 0)
             continue;
         if (null_fd < 0)
             null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         fds[i] = null_fd;
     }
-    if (zvm_process_msg(p, caps, p->env, NULL, modes, &msg.u.exec, e) < 0) {
-        if (null_fd >= 0)
-            close(null_fd);
-        return -1;
-    }
+    if (zvm_process_msg(r->process, r->caps, r->process->env, NULL, modes, &msg.u.exec, e) < 0)
+        goto out;
     sock = zvm_connect_unix(path, e);
     if (sock < 0) {
         zerr_prefix(e, "exec: the VM monitor does not answer");
         goto out;
     }
-    signal(SIGPIPE, SIG_IGN);
-    if (send_fds(sock, fds, e) < 0 || ctl_send(sock, &msg, e) < 0)
-        goto out;
+    if (send_fds(sock, fds, e) < 0 || ctl_send(sock, &msg, e) < 0) {
+        close(sock);
+        sock = -1;
+    }
+out:
+    zvm_process_release(&msg.u.exec);
+    if (null_fd >= 0)
+        close(null_fd);
+    return sock;
+}
+
+/* Waits for the session, relaying the signals read from sig_fd. Calls
+ * started(arg) once the process runs; stop_when_started returns then. */
+static int wait_session(int sock, int sig_fd, bool stop_when_started, int (*started)(void *arg, struct zerr *e),
+                        void *arg, int *exit_code, struct zerr *e)
+{
     for (;;) {
+        struct pollfd pfd[2] = { { .fd = sock, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN } };
         struct ctl_msg in;
-        int r = ctl_recv(sock, &in, e);
-        if (r != 0) {
-            if (r > 0)
-                zerr_set(e, EPIPE, "exec: the VM monitor closed the session (the container stopped?)");
-            goto out;
+        struct signalfd_siginfo si;
+        struct zerr ignored;
+
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return zerr_sys(e, "exec: poll");
         }
+        while (pfd[1].revents && read(sig_fd, &si, sizeof si) == sizeof si) {
+            struct ctl_msg sig = { .type = CTL_SIGNAL, .session = 1, .u.signal = { si.ssi_signo, 0 } };
+            if (si.ssi_signo != SIGWINCH)
+                ctl_send(sock, &sig, &ignored);
+        }
+        if (!pfd[0].revents)
+            continue;
+        int r = ctl_recv(sock, &in, e);
+        if (r != 0)
+            return r > 0 ? zerr_set(e, EPIPE, "exec: the VM monitor closed the session (the container stopped?)")
+                         : -1;
         if (in.type == CTL_ERROR) {
             zerr_set(e, in.u.error.code > 0 ? in.u.error.code : EIO, "exec: %s", in.u.error.message);
             ctl_msg_free(&in);
-            goto out;
+            return -1;
         }
-        if (in.type == CTL_EXEC_STARTED && detach) {
+        if (in.type == CTL_EXEC_STARTED) {
             ctl_msg_free(&in);
-            rc = 0;
-            goto out;
+            if (started && started(arg, e) < 0)
+                return -1;
+            if (stop_when_started)
+                return 0;
+            continue;
         }
         if (in.type == CTL_EXEC_EXIT) {
             *exit_code = zvm_exit_code(in.u.exit.status);
             ctl_msg_free(&in);
-            rc = 0;
-            goto out;
+            return 0;
         }
         ctl_msg_free(&in);
     }
+}
+
+static int signal_fd(sigset_t *old, struct zerr *e)
+{
+    sigset_t set;
+    zvm_relayed_signals(&set);
+    sigprocmask(SIG_BLOCK, &set, old);
+    int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0) {
+        sigprocmask(SIG_SETMASK, old, NULL);
+        return zerr_sys(e, "exec: signalfd");
+    }
+    return fd;
+}
+
+static int report_own_pid(void *arg, struct zerr *e)
+{
+    const struct zvm_exec_request *r = arg;
+    return r->on_started ? r->on_started(getpid(), r->arg, e) : 0;
+}
+
+static int tell_caller_started(void *arg, struct zerr *e)
+{
+    int *pipe_fd = arg;
+    char mark = STARTED_MARK;
+    (void)!write(*pipe_fd, &mark, 1);
+    close(*pipe_fd);
+    *pipe_fd = -1;
+    return 0;
+}
+
+/* The detached stand-in: never returns. */
+static void __attribute__((noreturn)) stand_in(const struct zvm_exec_request *r, int sock, int sig_fd, int pipe_fd)
+{
+    struct zerr e = { 0 };
+    int code = 1, null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+    /* the monitor holds the session's stdio: an engine's pipes (or a pty
+     * that must reach EOF) must not wait for us */
+    for (int i = 0; i < 3; i++)
+        if (r->stdio[i] > 2)
+            close(r->stdio[i]);
+    if (null_fd >= 0) {
+        for (int i = 0; i < 3; i++)
+            dup2(null_fd, i);
+        close(null_fd);
+    }
+    if (wait_session(sock, sig_fd, false, tell_caller_started, &pipe_fd, &code, &e) < 0) {
+        if (pipe_fd >= 0) {
+            char buf[sizeof e.msg + 16];
+            int n = snprintf(buf, sizeof buf, "%c%d:%s", ERROR_MARK, e.code, e.msg);
+            (void)!write(pipe_fd, buf, (size_t)n);
+        }
+        _exit(e.code == ENOENT ? 127 : e.code == EACCES ? 126 : 1);
+    }
+    _exit(code);
+}
+
+int zvm_exec(const struct zvm_exec_request *r, int *exit_code, struct zerr *e)
+{
+    int sock, sig_fd, pipe_fds[2] = { -1, -1 }, rc = -1;
+    sigset_t old;
+    pid_t child;
+
+    *exit_code = 0;
+    signal(SIGPIPE, SIG_IGN);
+    if ((sig_fd = signal_fd(&old, e)) < 0)
+        return -1;
+    if ((sock = start_session(r, e)) < 0)
+        goto out;
+    if (!r->detach) {
+        rc = wait_session(sock, sig_fd, false, report_own_pid, (void *)r, exit_code, e);
+        goto out;
+    }
+    if (pipe2(pipe_fds, O_CLOEXEC) < 0) {
+        zerr_sys(e, "exec: pipe");
+        goto out;
+    }
+    child = fork();
+    if (child < 0) {
+        zerr_sys(e, "exec: fork");
+        goto out;
+    }
+    if (child == 0) {
+        close(pipe_fds[0]);
+        stand_in(r, sock, sig_fd, pipe_fds[1]);
+    }
+    close(pipe_fds[1]);
+    pipe_fds[1] = -1;
+    {
+        char buf[sizeof e->msg + 16], *text;
+        ssize_t n;
+        do
+            n = read(pipe_fds[0], buf, sizeof buf - 1);
+        while (n < 0 && errno == EINTR);
+        if (n >= 1 && buf[0] == STARTED_MARK) {
+            rc = r->on_started ? r->on_started(child, r->arg, e) : 0;
+            if (rc < 0)
+                kill(child, SIGKILL);
+        } else if (n >= 1 && buf[0] == ERROR_MARK) {
+            buf[n] = '\0';
+            waitpid(child, NULL, 0);
+            long code = strtol(buf + 1, &text, 10);
+            zerr_set(e, code > 0 ? (int)code : EIO, "%s", *text == ':' ? text + 1 : buf + 1);
+        } else {
+            waitpid(child, NULL, 0);
+            zerr_set(e, EIO, "exec: the process standing in for the session ended before it started");
+        }
+    }
 out:
-    zvm_process_release(&msg.u.exec);
     if (sock >= 0)
         close(sock);
-    if (null_fd >= 0)
-        close(null_fd);
+    for (int i = 0; i < 2; i++)
+        if (pipe_fds[i] >= 0)
+            close(pipe_fds[i]);
+    close(sig_fd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     return rc;
 }

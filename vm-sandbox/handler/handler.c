@@ -181,7 +181,7 @@ int zvm_open(const struct zvm_plan *p, struct zvm **out, struct zerr *e)
 
     if (!z)
         return zerr_set(e, ENOMEM, "out of memory");
-    z->state_fd = z->serial_fd = -1;
+    z->state_fd = z->serial_fd = z->kvm_fd = z->kernel_fd = z->initrd_fd = -1;
     z->plan = *p;
     /* queued, not acted on, until zvm_serve reads them from a signalfd;
      * threads created from now on inherit the mask */
@@ -213,13 +213,19 @@ int zvm_open(const struct zvm_plan *p, struct zvm **out, struct zerr *e)
     if (bootargs_format(&ba, words, sizeof words, e) < 0)
         goto fail;
     snprintf(z->cmdline, sizeof z->cmdline, "%s%s %s", p->debug ? "console=ttyS0 " : "", KERNEL_CMDLINE, words);
-    if (vmm_create(&(struct vmm_config){ .mem_mib = p->size.mem_mib, .vcpus = p->size.vcpus,
-                                         .serial_fd = z->serial_fd },
-                   &z->vm, e) < 0 ||
-        vmm_load_linux(z->vm, &(struct vmm_kernel){ .kernel_path = p->kernel, .initrd_path = p->initrd,
-                                                    .cmdline = z->cmdline },
-                       e) < 0) {
-        zerr_prefix(e, "VM mode");
+    z->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (z->kvm_fd < 0) {
+        zerr_sys(e, "VM mode: open /dev/kvm");
+        goto fail;
+    }
+    z->kernel_fd = open(p->kernel, O_RDONLY | O_CLOEXEC);
+    if (z->kernel_fd < 0) {
+        zerr_sys(e, "VM mode: guest kernel %s", p->kernel);
+        goto fail;
+    }
+    z->initrd_fd = open(p->initrd, O_RDONLY | O_CLOEXEC);
+    if (z->initrd_fd < 0) {
+        zerr_sys(e, "VM mode: initramfs %s", p->initrd);
         goto fail;
     }
     *out = z;
@@ -227,6 +233,20 @@ int zvm_open(const struct zvm_plan *p, struct zvm **out, struct zerr *e)
 fail:
     zvm_close(z);
     return -1;
+}
+
+int zvm_create_vm(struct zvm *z, struct zerr *e)
+{
+    const struct zvm_plan *p = &z->plan;
+    if (vmm_create(&(struct vmm_config){ .mem_mib = p->size.mem_mib, .vcpus = p->size.vcpus,
+                                         .serial_fd = z->serial_fd, .have_kvm_fd = true, .kvm_fd = z->kvm_fd },
+                   &z->vm, e) < 0 ||
+        vmm_load_linux(z->vm, &(struct vmm_kernel){ .kernel_path = p->kernel, .initrd_path = p->initrd,
+                                                    .cmdline = z->cmdline, .have_fds = true,
+                                                    .kernel_fd = z->kernel_fd, .initrd_fd = z->initrd_fd },
+                       e) < 0)
+        return zerr_prefix(e, "VM mode");
+    return 0;
 }
 
 void zvm_close(struct zvm *z)
@@ -242,5 +262,11 @@ void zvm_close(struct zvm *z)
     }
     if (z->serial_fd >= 0)
         close(z->serial_fd);
+    if (z->kvm_fd >= 0)
+        close(z->kvm_fd);
+    if (z->kernel_fd >= 0)
+        close(z->kernel_fd);
+    if (z->initrd_fd >= 0)
+        close(z->initrd_fd);
     free(z);
 }

@@ -8,7 +8,8 @@
  *                                     initrd and the state dir are opened
  *                                     while the host's paths are visible
  *   start (init):       zvm_serve     after the exec FIFO: the init becomes
- *                                     the monitor; the container's "/" is the
+ *                                     the monitor, makes the VM and loads
+ *                                     the kernel; the container's "/" is the
  *                                     guest's root over virtio-9p, zone-agent
  *                                     runs process.* in the guest
  *   exec (runtime):     zvm_exec      asks the monitor for an exec session
@@ -23,6 +24,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/error.h"
 #include "core/spec.h"
@@ -113,11 +115,26 @@ void zvm_remember_agent(void);
 
 /* ---- exec (exec_client.c) ---- */
 
-/* Runs p as an exec session of the VM container whose state dir is
- * state_dir, with our fds 0-2 as its stdio. Without detach, waits and
- * fills *exit_code (128+N for signal N). */
-int zvm_exec(const char *state_dir, const struct zspec_process *p, const struct zvm_resolved *caps,
-             bool detach, int *exit_code,
-             struct zerr *e);
+struct zvm_exec_request {
+    const char *state_dir;              /* the container's: holds vm.exec */
+    const struct zspec_process *process;
+    const struct zvm_resolved *caps;
+    int stdio[3];                       /* the session's stdio (a pty slave for a console socket) */
+    bool detach;                        /* return once the process runs */
+    /* called once the process runs, with the host pid that stands for it
+     * (for --pid-file); NULL: none */
+    int (*on_started)(pid_t stand_in, void *arg, struct zerr *e);
+    void *arg;
+};
+
+/* Runs the request's process as an exec session of the VM container.
+ * The process lives in the guest, so a host process stands in for it:
+ * without detach that is us: we relay the signals we receive
+ * (zvm_relayed_signals) to it, wait, and fill *exit_code (128+N for
+ * signal N). With detach (engines: --detach --pid-file, then they wait for
+ * and signal that pid) a child of ours stands in: it relays the signals
+ * sent to it and exits with the session's exit code; we return once the
+ * process runs. */
+int zvm_exec(const struct zvm_exec_request *r, int *exit_code, struct zerr *e);
 
 #endif

@@ -313,6 +313,27 @@ static void tell_client(struct session *s, struct ctl_msg *msg)
     msg->session = id;
 }
 
+/* A message from an exec client: SIGNAL goes to its session's process;
+ * at EOF the client is gone (detached or killed) and the process goes on. */
+static void from_client(struct mon *m, struct session *s)
+{
+    struct ctl_msg msg;
+    struct zerr e;
+    int rc = ctl_recv(s->client, &msg, &e);
+    if (rc != 0) {
+        close(s->client);
+        s->client = -1;
+        return;
+    }
+    if (msg.type == CTL_SIGNAL && !s->exited && m->control >= 0) {
+        mon_log(m, "exec client: signal %u to session %u", msg.u.signal.signo, s->id);
+        msg.session = s->id;
+        if (send_ctl(m, &msg, &e) < 0)
+            mon_log(m, "exec client: %s", e.msg);
+    }
+    ctl_msg_free(&msg);
+}
+
 static void refuse_client(int fd, const char *why)
 {
     struct ctl_msg msg = { .type = CTL_ERROR, .session = 1, .u.error = { EINVAL, (char *)why } };
@@ -534,8 +555,9 @@ static const unsigned long handler_ioctls[] = { TIOCGWINSZ, TCSETS };   /* windo
 static int loop(struct mon *m, struct runner *run, const struct zspec *s, char *const *env, struct zerr *e)
 {
     for (;;) {
-        struct pollfd pfd[4 + MAX_RELAYS];
-        unsigned n = 0, open_main = 0;
+        struct pollfd pfd[4 + MAX_RELAYS + MAX_SESSIONS];
+        struct session *polled[MAX_SESSIONS];
+        unsigned n = 0, open_main = 0, nrelays, nclients = 0;
         double t = now_ms();
 
         for (unsigned i = 0; i < m->nrelays; i++)
@@ -553,6 +575,12 @@ static int loop(struct mon *m, struct runner *run, const struct zspec *s, char *
         pfd[n++] = (struct pollfd){ .fd = m->exec_listen, .events = POLLIN };
         for (unsigned i = 0; i < m->nrelays; i++)
             pfd[n++] = (struct pollfd){ .fd = m->relays[i].from, .events = POLLIN };
+        nrelays = m->nrelays;
+        for (unsigned i = 0; i < MAX_SESSIONS; i++)
+            if (m->sessions[i].id && m->sessions[i].client >= 0) {
+                polled[nclients++] = &m->sessions[i];
+                pfd[n++] = (struct pollfd){ .fd = m->sessions[i].client, .events = POLLIN };
+            }
         if (poll(pfd, n, 200) < 0) {
             if (errno == EINTR)
                 continue;
@@ -572,10 +600,14 @@ static int loop(struct mon *m, struct runner *run, const struct zspec *s, char *
                 return -1;
             }
         }
+        /* clients before accept_exec, which may reuse a slot */
+        for (unsigned i = 0; i < nclients; i++)
+            if (pfd[4 + nrelays + i].revents)
+                from_client(m, polled[i]);
         if (pfd[3].revents)
             accept_exec(m);
         /* relays from the end: end_relay moves the last one into the hole */
-        for (unsigned i = n - 4; i-- > 0;)
+        for (unsigned i = nrelays; i-- > 0;)
             if (i < m->nrelays && pfd[4 + i].revents && !pump(&m->relays[i]))
                 end_relay(m, i);
     }
@@ -585,7 +617,7 @@ int zvm_serve(struct zvm *z, const struct zspec *s, const struct zvm_resolved *c
               int *exit_code, struct zerr *e)
 {
     struct mon m = { .z = z, .caps = caps, .sig_fd = -1, .ctl_listen = -1, .exec_listen = -1, .control = -1, .next_session = 1 };
-    struct runner run = { .vm = z->vm, .done_fd = -1 };
+    struct runner run = { .done_fd = -1 };
     pthread_t thread;
     bool thread_started = false;
     sigset_t set;
@@ -606,6 +638,9 @@ int zvm_serve(struct zvm *z, const struct zspec *s, const struct zvm_resolved *c
         zerr_sys(e, "VM mode: chdir to the state dir");
         goto out;
     }
+    if (zvm_create_vm(z, e) < 0)
+        goto out;
+    run.vm = z->vm;
     if (vmm_add_9p(z->vm, "rootfs", "/", false, e) < 0 ||
         vmm_add_vsock(z->vm, &(struct vmm_vsock_config){ .uds_path = ZVM_SOCK_VSOCK }, e) < 0) {
         zerr_prefix(e, "VM mode");

@@ -9,12 +9,19 @@
 struct vmm;
 
 struct zvm {
-    struct vmm *vm;
+    struct vmm *vm;      /* made at start (zvm_create_vm) */
     int state_fd;        /* O_PATH of the state dir: the monitor's cwd */
     int serial_fd;       /* vm.log with ZONE_VM_DEBUG, else -1 */
+    int kvm_fd, kernel_fd, initrd_fd;   /* opened at create, while the host's paths are visible */
     char cmdline[768];
     struct zvm_plan plan;
 };
+
+/* At start: the VM itself, with the kernel loaded. Not at create: a guest
+ * whose vCPUs and clocks were made seconds before its first instruction
+ * hung early in boot far more often under nested emulation, and a created
+ * container should not hold its guest memory yet. */
+int zvm_create_vm(struct zvm *z, struct zerr *e);
 
 /* The signals the monitor relays to the container process. */
 void zvm_relayed_signals(sigset_t *set);

@@ -104,9 +104,9 @@ int vmm_virtio_add(struct vmm *vm, struct vmm_virtio_backend b, struct zerr *e)
 
 static int vm_setup(struct vmm *vm, const struct vmm_config *cfg, struct zerr *e)
 {
-    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    vm->kvm_fd = cfg->have_kvm_fd ? fcntl(cfg->kvm_fd, F_DUPFD_CLOEXEC, 3) : open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (vm->kvm_fd < 0)
-        return zerr_sys(e, "open /dev/kvm");
+        return zerr_sys(e, cfg->have_kvm_fd ? "/dev/kvm: dup" : "open /dev/kvm");
     int version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
     if (version != KVM_API_VERSION)
         return zerr_set(e, ENOTSUP, "/dev/kvm: API version %d, expected %d", version, KVM_API_VERSION);
@@ -192,14 +192,15 @@ int vmm_load_linux(struct vmm *vm, const struct vmm_kernel *k, struct zerr *e)
     struct vmm_boot_info info;
     if (vm->loaded)
         return zerr_set(e, EBUSY, "a kernel is already loaded");
-    _cleanup_close_ int kfd = open(k->kernel_path, O_RDONLY | O_CLOEXEC);
+    _cleanup_close_ int kfd = k->have_fds ? fcntl(k->kernel_fd, F_DUPFD_CLOEXEC, 3)
+                                          : open(k->kernel_path, O_RDONLY | O_CLOEXEC);
     if (kfd < 0)
         return zerr_sys(e, "kernel %s", k->kernel_path);
     _cleanup_close_ int ifd = -1;
-    if (k->initrd_path) {
-        ifd = open(k->initrd_path, O_RDONLY | O_CLOEXEC);
+    if (k->have_fds ? k->initrd_fd >= 0 : k->initrd_path != NULL) {
+        ifd = k->have_fds ? fcntl(k->initrd_fd, F_DUPFD_CLOEXEC, 3) : open(k->initrd_path, O_RDONLY | O_CLOEXEC);
         if (ifd < 0)
-            return zerr_sys(e, "initrd %s", k->initrd_path);
+            return zerr_sys(e, "initrd %s", k->initrd_path ? k->initrd_path : "");
     }
     enum vmm_kernel_format format = k->format;
     if (format == VMM_KERNEL_AUTO) {

@@ -42,6 +42,8 @@ struct vmm_config {
     uint64_t mem_mib;      /* guest RAM in MiB (a multiple of 2); >3 GiB continues above 4 GiB */
     unsigned vcpus;        /* 1..VMM_MAX_VCPUS */
     int serial_fd;         /* ttyS0 output goes here; -1 drops it */
+    bool have_kvm_fd;      /* use kvm_fd (duplicated) instead of opening /dev/kvm */
+    int kvm_fd;
 };
 
 enum vmm_kernel_format { VMM_KERNEL_AUTO, VMM_KERNEL_BZIMAGE, VMM_KERNEL_PVH };
@@ -51,6 +53,10 @@ struct vmm_kernel {
     const char *initrd_path;   /* NULL: none */
     const char *cmdline;
     enum vmm_kernel_format format;  /* AUTO: ELF -> PVH, anything else -> bzImage */
+    /* have_fds: read these open files (initrd_fd -1: none); the paths
+     * then only name them in errors */
+    bool have_fds;
+    int kernel_fd, initrd_fd;
 };
 
 enum vmm_stop_reason {
