@@ -3,7 +3,7 @@
 # kvm-host.sh QEMU guest, which provides a working /dev/kvm. Each test gets
 # its own timeout and one retry: about one nested boot in five hangs under
 # QEMU 7.2's SVM emulation (the test host's fault, not the monitor's).
-# A test that exits 75 (vm_wait_agent: the guest stalled before its agent
+# A test that exits 75 (lib.sh: the guest stalled before its process
 # ran) gets up to VM_TEST_STALL_ATTEMPTS (5) attempts, and is skipped with
 # that reason when every attempt stalled.
 #   bash tests/vm/run.sh [NAME...]      e.g. bash tests/vm/run.sh boot

@@ -81,9 +81,9 @@ out:
 }
 
 /* Waits for the session, relaying the signals read from sig_fd. Calls
- * started(arg) once the process runs; stop_when_started returns then. */
-static int wait_session(int sock, int sig_fd, bool stop_when_started, int (*started)(void *arg, struct zerr *e),
-                        void *arg, int *exit_code, struct zerr *e)
+ * started(arg) once the process runs. */
+static int wait_session(int sock, int sig_fd, int (*started)(void *arg, struct zerr *e), void *arg, int *exit_code,
+                        struct zerr *e)
 {
     for (;;) {
         struct pollfd pfd[2] = { { .fd = sock, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN } };
@@ -116,8 +116,6 @@ static int wait_session(int sock, int sig_fd, bool stop_when_started, int (*star
             ctl_msg_free(&in);
             if (started && started(arg, e) < 0)
                 return -1;
-            if (stop_when_started)
-                return 0;
             continue;
         }
         if (in.type == CTL_EXEC_EXIT) {
@@ -174,7 +172,7 @@ static void __attribute__((noreturn)) stand_in(const struct zvm_exec_request *r,
             dup2(null_fd, i);
         close(null_fd);
     }
-    if (wait_session(sock, sig_fd, false, tell_caller_started, &pipe_fd, &code, &e) < 0) {
+    if (wait_session(sock, sig_fd, tell_caller_started, &pipe_fd, &code, &e) < 0) {
         if (pipe_fd >= 0) {
             char buf[sizeof e.msg + 16];
             int n = snprintf(buf, sizeof buf, "%c%d:%s", ERROR_MARK, e.code, e.msg);
@@ -198,7 +196,7 @@ int zvm_exec(const struct zvm_exec_request *r, int *exit_code, struct zerr *e)
     if ((sock = start_session(r, e)) < 0)
         goto out;
     if (!r->detach) {
-        rc = wait_session(sock, sig_fd, false, report_own_pid, (void *)r, exit_code, e);
+        rc = wait_session(sock, sig_fd, report_own_pid, (void *)r, exit_code, e);
         goto out;
     }
     if (pipe2(pipe_fds, O_CLOEXEC) < 0) {
