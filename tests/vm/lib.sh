@@ -87,3 +87,14 @@ vm_wait_guest_process() {
     tail -3 "$log" >&2 2>/dev/null
     exit $VM_STALLED
 }
+
+# vm_stalled_if_no_process LOG: after a run that timed out, exits as
+# stalled when the guest log shows no container process started (the
+# nested emulation stopped the guest early), and returns otherwise so the
+# caller fails the test.
+vm_stalled_if_no_process() {
+    grep -qs 'zone-agent: session 0: started' "$1" && return 0
+    echo "STALLED: the guest never started the container process; its log ends with:" >&2
+    tail -3 "$1" >&2 2>/dev/null
+    exit $VM_STALLED
+}

@@ -65,10 +65,7 @@ echo "podman run --runtime zone-vm took $(echo "$(date +%s.%N) - $start" | bc)s 
 if [ "$rc" -eq 137 ]; then
     for f in $(find /run "$p" -name vm.log 2>/dev/null); do echo "--- $f"; tail -40 "$f"; done
     ps -eo pid,ppid,stat,etime,args | grep -E "zone|conmon|podman" | grep -v grep
-    if ! grep -qs zone-agent $(find /run "$p" -name vm.log 2>/dev/null) /dev/null; then
-        echo "STALLED: the guest never reached its agent" >&2
-        exit $VM_STALLED
-    fi
+    vm_stalled_if_no_process "$(find /run "$p" -name vm.log 2>/dev/null | head -1)"
     vm_fail "podman run did not finish in ${VM_RUN_TIMEOUT:-110}s"
 fi
 grep -q PODMAN-IN-VM "$work/out" || vm_fail "no output from the container process"

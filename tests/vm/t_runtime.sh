@@ -46,6 +46,7 @@ echo "zone --vm run took ${secs}s (exit $rc)"
 if [ "$rc" -eq 137 ]; then
     echo "--- guest log (vm.log)"; cat "$root/vmrt/vm.log" 2>/dev/null | tail -60
     ls -la "$root/vmrt" 2>/dev/null
+    vm_stalled_if_no_process "$root/vmrt/vm.log"
     vm_fail "zone --vm run did not finish in ${VM_RUN_TIMEOUT:-110}s"
 fi
 grep -q 'VM-OUT ZONE-ROOTFS-MARKER vmhost' "$work/out" || vm_fail "no output from the container process"

@@ -53,6 +53,7 @@ echo "--- stderr"; cat "$work/err"
 echo "rootless zone --vm run took $(echo "$(date +%s.%N) - $start" | bc)s (exit $rc)"
 if [ "$rc" -eq 137 ]; then
     echo "--- guest log (vm.log)"; tail -60 "$work/xdg/zone/vmrl/vm.log" 2>/dev/null
+    vm_stalled_if_no_process "$work/xdg/zone/vmrl/vm.log"
     vm_fail "rootless zone --vm run did not finish in ${VM_RUN_TIMEOUT:-110}s"
 fi
 grep -q 'VM-ROOTLESS uid=0' "$work/out" || vm_fail "no output from the container process"
