@@ -35,7 +35,7 @@ pid=$(z state vmex | jq -r .pid)
 [ "$(z state vmex | jq -r .status)" = created ] || vm_fail "not created"
 start=$(date +%s.%N)
 z start vmex || vm_fail "start failed"
-vm_wait_guest_process "$root/vmex/vm.log" 90 "$pid"
+vm_wait_guest_process "$root/vmex/vm.log" 70 "$pid"   # within run.sh's 150 s per attempt
 for _ in $(seq 200); do [ -e "$work/shared/ready" ] && break; sleep 0.5; done
 [ -e "$work/shared/ready" ] || { show_log; vm_fail "the container process did not start within 100 s"; }
 echo "start to the first write in the guest: $(echo "$(date +%s.%N) - $start" | bc)s"
