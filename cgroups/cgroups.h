@@ -33,6 +33,17 @@ enum zcg_mode zcg_host_mode(void);
 int zcg_host_detect(enum zcg_mode *mode, struct zerr *e);
 const char *zcg_mode_name(enum zcg_mode m); /* "v1", "v2", "hybrid" */
 
+/* The cgroup2 root flags the host mounted its hierarchy with (the super
+ * options of the first cgroup2 mount in mountinfo, less rw/ro/seclabel:
+ * "nsdelegate,memory_recursiveprot"). A cgroup2 mount made in the initial
+ * cgroup namespace applies its own flags to the whole hierarchy, so a
+ * fresh mount has to repeat these or it clears them for the host. Returns 1
+ * with the flags in out, 0 when no cgroup2 is mounted (out is ""), -1 (+e)
+ * on errors. zcg_v2_root_flags_from parses given mountinfo text (-ENOMEM,
+ * -ENAMETOOLONG when out is too small). */
+int zcg_v2_host_root_flags(char *out, size_t size, struct zerr *e);
+int zcg_v2_root_flags_from(const char *mountinfo, char *out, size_t size);
+
 /* Resolves and creates the container's cgroup directories in every
  * hierarchy zone uses (all v1 hierarchies, named ones included, and the
  * cgroup2 one), enables the available controllers in cgroup.subtree_control

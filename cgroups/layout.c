@@ -301,6 +301,53 @@ const struct zcg_hier *zcg_layout_find_v1(const struct zcg_layout *l,
     return NULL;
 }
 
+/* Mount options that are not cgroup2 root flags. */
+static bool is_generic_mount_option(const char *opt)
+{
+    return strcmp(opt, "rw") == 0 || strcmp(opt, "ro") == 0 ||
+           strcmp(opt, "seclabel") == 0;
+}
+
+int zcg_v2_root_flags_from(const char *mountinfo, char *out, size_t size)
+{
+    _cleanup_free_ char *copy = strdup(mountinfo);
+    char *line, *save = NULL;
+    size_t len = 0;
+
+    if (!copy)
+        return -ENOMEM;
+    out[0] = '\0';
+    for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        struct mline m;
+        char *opt, *osave = NULL;
+        if (split_line(line, &m) < 0 || strcmp(m.fstype, "cgroup2") != 0)
+            continue;
+        for (opt = strtok_r(m.superopts, ",", &osave); opt; opt = strtok_r(NULL, ",", &osave)) {
+            size_t n = strlen(opt);
+            if (is_generic_mount_option(opt))
+                continue;
+            if (len + (len ? 1 : 0) + n + 1 > size)
+                return -ENAMETOOLONG;
+            len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "," : "", opt);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+int zcg_v2_host_root_flags(char *out, size_t size, struct zerr *e)
+{
+    _cleanup_free_ char *text = zcg_read_all("/proc/self/mountinfo", e);
+    int rc;
+
+    if (!text)
+        return -1;
+    rc = zcg_v2_root_flags_from(text, out, size);
+    if (rc < 0)
+        return zerr_set(e, -rc, "/proc/self/mountinfo: cgroup2 mount options too long");
+    return rc;
+}
+
 static struct {
     bool done;
     int rc;

@@ -188,8 +188,18 @@ static int mount_cgroup(const struct zmount_env *env, const struct zspec_mount *
     if (env->n_cgroup_entries == 0) {
         /* No hierarchies given (cgroup namespace): a fresh cgroup2 mount
          * shows the namespaced view; in a user namespace that does not own
-         * one, fall back to the host's tree like runc. */
-        if (zmount_fs("cgroup2", "cgroup2", fs_flags(o), o->data, t, e) == 0)
+         * one, fall back to the host's tree like runc. In the initial
+         * cgroup namespace the mount's flags become the hierarchy's, so
+         * the host's (nsdelegate, memory_recursiveprot, ...) are repeated:
+         * without them the kernel would clear them host-wide. */
+        char host_flags[256], data[512];
+        if (zcg_v2_host_root_flags(host_flags, sizeof host_flags, e) < 0)
+            return -1;
+        if (snprintf(data, sizeof data, "%s%s%s", o->data ? o->data : "",
+                     o->data && *o->data && *host_flags ? "," : "", host_flags) >=
+            (int)sizeof data)
+            return zerr_set(e, ENAMETOOLONG, "cgroup2 mount options too long");
+        if (zmount_fs("cgroup2", "cgroup2", fs_flags(o), *data ? data : NULL, t, e) == 0)
             return 0;
         if (e->code != EPERM && e->code != EBUSY)
             return -1;

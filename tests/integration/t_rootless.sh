@@ -242,8 +242,13 @@ test_rootless_flag() {
     assert_eq "$rc" 0 "root run; stderr: $err"
     assert_contains "$out" "$id" "root's container has a cgroup of its own"
     id=$(new_id)
+    local v2_before; v2_before=$(sed -n 's/.* - cgroup2 [^ ]* //p' /proc/self/mountinfo | head -1)
     capture zrun --rootless true run --bundle "$BUNDLE" "$id"
     assert_eq "$rc" 0 "root run --rootless true; stderr: $err"
+    # its fresh cgroup2 mount (no hierarchies of its own) must not change
+    # the host hierarchy's flags (nsdelegate, memory_recursiveprot)
+    assert_eq "$(sed -n 's/.* - cgroup2 [^ ]* //p' /proc/self/mountinfo | head -1)" "$v2_before" \
+        "host cgroup2 mount options after a container that mounts cgroup2 itself"
     if [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]]; then
         # root's own cgroup belongs to root: delegated, the container
         # gets <own>/zone-<id> as a user's would

@@ -25,6 +25,29 @@ static const char hybrid_mountinfo[] =
     "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:9 - cgroup2 "
     "cgroup2 rw,nsdelegate\n";
 
+static void test_v2_root_flags(void **state)
+{
+    char out[64];
+    (void)state;
+    assert_int_equal(zcg_v2_root_flags_from(hybrid_mountinfo, out, sizeof out), 1);
+    assert_string_equal(out, "nsdelegate");
+    assert_int_equal(zcg_v2_root_flags_from(
+                         "30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 "
+                         "rw,seclabel,nsdelegate,memory_recursiveprot\n",
+                         out, sizeof out), 1);
+    assert_string_equal(out, "nsdelegate,memory_recursiveprot");
+    assert_int_equal(zcg_v2_root_flags_from(
+                         "30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", out,
+                         sizeof out), 1);
+    assert_string_equal(out, "");
+    /* pure v1: nothing to keep */
+    assert_int_equal(zcg_v2_root_flags_from(
+                         "32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n",
+                         out, sizeof out), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(zcg_v2_root_flags_from(hybrid_mountinfo, out, 8), -ENAMETOOLONG);
+}
+
 static void test_layout_hybrid(void **state)
 {
     struct zcg_layout l = {0};
@@ -509,6 +532,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_hybrid),
+        cmocka_unit_test(test_v2_root_flags),
         cmocka_unit_test(test_layout_v1_comount_dup_escape),
         cmocka_unit_test(test_layout_v2_and_none),
         cmocka_unit_test(test_own_path),
