@@ -310,5 +310,12 @@ static int rmdir_tree(const char *dir, int depth, struct zerr *e)
 
 int zcg_rmdir_tree(const char *dir, struct zerr *e)
 {
+    /* A container's cgroup rarely has sub-cgroups: one rmdir, and a walk
+     * of the tree only when the kernel says it is busy (children, or tasks
+     * still leaving). */
+    if (rmdir(dir) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EBUSY && errno != ENOTEMPTY)
+        return zerr_sys(e, "cgroup: rmdir %s", dir);
     return rmdir_tree(dir, 0, e);
 }
