@@ -1,7 +1,8 @@
 /*
  * recvtty: the receiving end of an OCI runtime's --console-socket.
  *
- *   recvtty [--out FILE] [--name-file FILE] [--input STRING] [--no-relay] SOCKET
+ *   recvtty [--out FILE] [--name-file FILE] [--input STRING] [--no-relay]
+ *           [--resize-when FILE ROWSxCOLS] SOCKET
  *
  * Listens on the unix socket SOCKET, accepts one connection and receives one
  * file descriptor passed with SCM_RIGHTS.  The fd must be a pty master
@@ -11,7 +12,9 @@
  * process (EIO/EOF); --input is written to the master first, so a test can
  * type into the container.  Exit status: 0 on success, 1 on any error, with
  * the reason on stderr.  Once the socket is bound, "SOCKET.ready" is created
- * so a test can wait for it without racing.
+ * so a test can wait for it without racing.  --resize-when sets the
+ * terminal's size at the master, as an engine does when its user resizes
+ * the window, once FILE exists (checked every 100 ms while relaying).
  */
 #define _GNU_SOURCE /* the helper rule in the Makefile builds without it */
 #include <errno.h>
@@ -73,6 +76,8 @@ static void write_all(int fd, const char *buf, size_t len)
 int main(int argc, char **argv)
 {
     const char *out_path = NULL, *name_path = NULL, *input = NULL, *sock_path = NULL;
+    const char *resize_when = NULL;
+    struct winsize resize = { 0 };
     int relay = 1;
 
     for (int i = 1; i < argc; i++) {
@@ -84,10 +89,16 @@ int main(int argc, char **argv)
             input = argv[++i];
         else if (!strcmp(argv[i], "--no-relay"))
             relay = 0;
+        else if (!strcmp(argv[i], "--resize-when") && i + 2 < argc &&
+                 sscanf(argv[i + 2], "%hux%hu", &resize.ws_row, &resize.ws_col) == 2) {
+            resize_when = argv[i + 1];
+            i += 2;
+        }
         else if (argv[i][0] != '-' && !sock_path)
             sock_path = argv[i];
         else {
-            fprintf(stderr, "usage: recvtty [--out FILE] [--name-file FILE] [--input S] [--no-relay] SOCKET\n");
+            fprintf(stderr, "usage: recvtty [--out FILE] [--name-file FILE] [--input S] [--no-relay] "
+                            "[--resize-when FILE ROWSxCOLS] SOCKET\n");
             return 1;
         }
     }
@@ -150,6 +161,16 @@ int main(int argc, char **argv)
     }
     char buf[4096];
     for (;;) {
+        if (resize_when) {
+            struct pollfd p = { .fd = master, .events = POLLIN };
+            if (access(resize_when, F_OK) == 0) {
+                if (ioctl(master, TIOCSWINSZ, &resize) < 0)
+                    die("resize the pty (TIOCSWINSZ)");
+                resize_when = NULL;
+            } else if (poll(&p, 1, 100) == 0) {
+                continue;
+            }
+        }
         ssize_t n = read(master, buf, sizeof(buf));
         if (n == 0 || (n < 0 && errno == EIO))
             break; /* every slave fd is closed: the container side is gone */

@@ -101,6 +101,18 @@ z exec --tty --detach --console-socket "$work/tty.sock" vmex sh -c '[ -t 0 ] && 
 for _ in $(seq 60); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.5; done
 kill -0 "$rpid" 2>/dev/null && { kill "$rpid"; vm_fail "the console socket's pty never reached EOF"; }
 grep -q VM-STDIO-IS-TTY "$work/tty.out" || vm_fail "no tty output through the console socket: [$(cat "$work/tty.out")]"
+# the engine resizes its end of the pty (the user resized the window):
+# the stand-in, whose controlling terminal that pty is, gets SIGWINCH and
+# the monitor resizes the guest's pty
+"$recvtty" --out "$work/tty2.out" --resize-when "$work/shared/ttyready" 33x111 "$work/tty2.sock" 2>"$work/recvtty2.err" &
+rpid=$!
+for _ in $(seq 50); do [ -e "$work/tty2.sock.ready" ] && break; sleep 0.1; done
+z exec --tty --detach --console-socket "$work/tty2.sock" vmex sh -c \
+    'echo > /mnt/shared/ttyready; for i in $(seq 150); do s=$(stty size); [ "$s" = "33 111" ] && break; sleep 0.2; done; echo "VM-TTY-SIZE=$s"' \
+    || vm_fail "exec --tty --console-socket (resize) failed"
+for _ in $(seq 80); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.5; done
+kill -0 "$rpid" 2>/dev/null && { kill "$rpid"; vm_fail "the resize test's pty never reached EOF"; }
+tr -d '\r' < "$work/tty2.out" | grep -q "VM-TTY-SIZE=33 111" || { show_log; vm_fail "the guest's terminal was not resized: [$(cat "$work/tty2.out") $(cat "$work/recvtty2.err")]"; }
 
 z kill vmex TERM || vm_fail "kill failed"
 for _ in $(seq 60); do [ "$(z state vmex 2>/dev/null | jq -r .status)" = stopped ] && break; sleep 0.5; done

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -38,6 +39,18 @@ static int send_fds(int sock, const int fds[3], struct zerr *e)
     return 0;
 }
 
+/* The terminal among the session's stdio (exec --tty: the caller's, or the
+ * slave of the pty sent to the console socket), or -1. */
+static int session_tty(const struct zvm_exec_request *r)
+{
+    if (!r->process->terminal)
+        return -1;
+    for (int i = 0; i < 3; i++)
+        if (r->stdio[i] >= 0 && isatty(r->stdio[i]))
+            return r->stdio[i];
+    return -1;
+}
+
 /* Connects to the monitor and asks for the session; returns the socket. */
 static int start_session(const struct zvm_exec_request *r, struct zerr *e)
 {
@@ -64,6 +77,14 @@ static int start_session(const struct zvm_exec_request *r, struct zerr *e)
     }
     if (zvm_process_msg(r->process, r->caps, r->process->env, NULL, modes, &msg.u.exec, e) < 0)
         goto out;
+    if (r->process->terminal && !r->process->has_console_size) {
+        struct winsize ws;
+        int tty = session_tty(r);
+        if (tty >= 0 && ioctl(tty, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+            msg.u.exec.rows = ws.ws_row;
+            msg.u.exec.cols = ws.ws_col;
+        }
+    }
     sock = zvm_connect_unix(path, e);
     if (sock < 0) {
         zerr_prefix(e, "exec: the VM monitor does not answer");
@@ -80,10 +101,11 @@ out:
     return sock;
 }
 
-/* Waits for the session, relaying the signals read from sig_fd. Calls
- * started(arg) once the process runs. */
-static int wait_session(int sock, int sig_fd, int (*started)(void *arg, struct zerr *e), void *arg, int *exit_code,
-                        struct zerr *e)
+/* Waits for the session, relaying the signals read from sig_fd; SIGWINCH
+ * becomes a RESIZE to tty_fd's size (when the session has a terminal).
+ * Calls started(arg) once the process runs. */
+static int wait_session(int sock, int sig_fd, int tty_fd, int (*started)(void *arg, struct zerr *e), void *arg,
+                        int *exit_code, struct zerr *e)
 {
     for (;;) {
         struct pollfd pfd[2] = { { .fd = sock, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN } };
@@ -98,8 +120,13 @@ static int wait_session(int sock, int sig_fd, int (*started)(void *arg, struct z
         }
         while (pfd[1].revents && read(sig_fd, &si, sizeof si) == sizeof si) {
             struct ctl_msg sig = { .type = CTL_SIGNAL, .session = 1, .u.signal = { si.ssi_signo, 0 } };
-            if (si.ssi_signo != SIGWINCH)
+            struct winsize ws;
+            if (si.ssi_signo != SIGWINCH) {
                 ctl_send(sock, &sig, &ignored);
+            } else if (tty_fd >= 0 && ioctl(tty_fd, TIOCGWINSZ, &ws) == 0) {
+                struct ctl_msg rs = { .type = CTL_RESIZE, .session = 1, .u.resize = { ws.ws_row, ws.ws_col } };
+                ctl_send(sock, &rs, &ignored);
+            }
         }
         if (!pfd[0].revents)
             continue;
@@ -160,19 +187,25 @@ static int tell_caller_started(void *arg, struct zerr *e)
 static void __attribute__((noreturn)) stand_in(const struct zvm_exec_request *r, int sock, int sig_fd, int pipe_fd)
 {
     struct zerr e = { 0 };
-    int code = 1, null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int code = 1, null_fd = open("/dev/null", O_RDWR | O_CLOEXEC), tty = session_tty(r);
 
-    /* the monitor holds the session's stdio: an engine's pipes (or a pty
-     * that must reach EOF) must not wait for us */
+    /* An engine resizes the console socket's pty at its master: with the
+     * slave as our controlling terminal, that reaches us as SIGWINCH, and
+     * a hang-up of the master as SIGHUP, both relayed to the process. The
+     * slave closes when we exit, at the end of the session. */
+    if (tty >= 0 && (setsid() < 0 || ioctl(tty, TIOCSCTTY, 0) < 0))
+        tty = -1;
+    /* the monitor holds the session's stdio: an engine's pipes must not
+     * wait for us */
     for (int i = 0; i < 3; i++)
-        if (r->stdio[i] > 2)
+        if (r->stdio[i] > 2 && r->stdio[i] != tty)
             close(r->stdio[i]);
     if (null_fd >= 0) {
         for (int i = 0; i < 3; i++)
             dup2(null_fd, i);
         close(null_fd);
     }
-    if (wait_session(sock, sig_fd, tell_caller_started, &pipe_fd, &code, &e) < 0) {
+    if (wait_session(sock, sig_fd, tty, tell_caller_started, &pipe_fd, &code, &e) < 0) {
         if (pipe_fd >= 0) {
             char buf[sizeof e.msg + 16];
             int n = snprintf(buf, sizeof buf, "%c%d:%s", ERROR_MARK, e.code, e.msg);
@@ -196,7 +229,7 @@ int zvm_exec(const struct zvm_exec_request *r, int *exit_code, struct zerr *e)
     if ((sock = start_session(r, e)) < 0)
         goto out;
     if (!r->detach) {
-        rc = wait_session(sock, sig_fd, report_own_pid, (void *)r, exit_code, e);
+        rc = wait_session(sock, sig_fd, session_tty(r), report_own_pid, (void *)r, exit_code, e);
         goto out;
     }
     if (pipe2(pipe_fds, O_CLOEXEC) < 0) {

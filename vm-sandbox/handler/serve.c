@@ -325,8 +325,11 @@ static void from_client(struct mon *m, struct session *s)
         s->client = -1;
         return;
     }
-    if (msg.type == CTL_SIGNAL && !s->exited && m->control >= 0) {
-        mon_log(m, "exec client: signal %u to session %u", msg.u.signal.signo, s->id);
+    if ((msg.type == CTL_SIGNAL || msg.type == CTL_RESIZE) && !s->exited && m->control >= 0) {
+        if (msg.type == CTL_SIGNAL)
+            mon_log(m, "exec client: signal %u to session %u", msg.u.signal.signo, s->id);
+        else
+            mon_log(m, "exec client: resize session %u to %ux%u", s->id, msg.u.resize.cols, msg.u.resize.rows);
         msg.session = s->id;
         if (send_ctl(m, &msg, &e) < 0)
             mon_log(m, "exec client: %s", e.msg);
