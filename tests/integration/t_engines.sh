@@ -92,36 +92,6 @@ test_podman_lifecycle() {
 
 # ----------------------------------------------------------- containerd
 
-# oci_image_tar ROOTFS OUT NAME: a one-layer OCI image layout archive.
-oci_image_tar() {
-    local rootfs=$1 out=$2 name=$3 d=$TEST_TMP/ocidir
-    mkdir -p "$d/blobs/sha256"
-    tar -C "$rootfs" -cf "$d/layer.tar" .
-    local layer_sha layer_size
-    layer_sha=$(sha256sum "$d/layer.tar" | cut -d' ' -f1)
-    layer_size=$(stat -c %s "$d/layer.tar")
-    mv "$d/layer.tar" "$d/blobs/sha256/$layer_sha"
-    jq -nc --arg diff "sha256:$layer_sha" '{architecture: "amd64", os: "linux",
-        config: {Env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"]},
-        rootfs: {type: "layers", diff_ids: [$diff]}}' > "$d/config"
-    local cfg_sha cfg_size
-    cfg_sha=$(sha256sum "$d/config" | cut -d' ' -f1); cfg_size=$(stat -c %s "$d/config")
-    mv "$d/config" "$d/blobs/sha256/$cfg_sha"
-    jq -nc --arg c "sha256:$cfg_sha" --argjson cs "$cfg_size" --arg l "sha256:$layer_sha" --argjson ls "$layer_size" \
-        '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
-          config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $c, size: $cs},
-          layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar", digest: $l, size: $ls}]}' > "$d/manifest"
-    local m_sha m_size
-    m_sha=$(sha256sum "$d/manifest" | cut -d' ' -f1); m_size=$(stat -c %s "$d/manifest")
-    mv "$d/manifest" "$d/blobs/sha256/$m_sha"
-    jq -nc --arg m "sha256:$m_sha" --argjson ms "$m_size" --arg n "$name" \
-        '{schemaVersion: 2, manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json",
-          digest: $m, size: $ms, annotations: {"io.containerd.image.name": $n,
-          "org.opencontainers.image.ref.name": "latest"}}]}' > "$d/index.json"
-    echo '{"imageLayoutVersion": "1.0.0"}' > "$d/oci-layout"
-    tar -C "$d" -cf "$out" oci-layout index.json blobs
-}
-
 setup_containerd() {
     need_cmd containerd ctr containerd-shim-runc-v2
     local c=$TEST_TMP/ctrd
@@ -152,7 +122,8 @@ EOF
     defer "kill $CONTAINERD_PID; wait $CONTAINERD_PID; umount -R '$c/state' '$c/root' 2>/dev/null"
     CTR=(ctr --address "$c/c.sock" --namespace "$ns")
     wait_for 15 "${CTR[@]}" version || fail "containerd did not come up: $(tail -5 "$c/containerd.log")"
-    oci_image_tar "$ZIT_CACHE/rootfs" "$TEST_TMP/image.tar" docker.io/zit/busybox:latest
+    bash "$ROOT_DIR/scripts/oci-image-tar.sh" "$ZIT_CACHE/rootfs" "$TEST_TMP/image.tar" docker.io/zit/busybox:latest ||
+        fail "cannot make the OCI image archive"
     expect_ok "${CTR[@]}" image import --snapshotter native "$TEST_TMP/image.tar"
     expect_ok "${CTR[@]}" image ls -q
     assert_contains "$out" docker.io/zit/busybox:latest "imported image"

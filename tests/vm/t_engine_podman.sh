@@ -2,14 +2,8 @@
 # An engine runs VM containers unchanged: podman (through conmon) with
 # `--runtime build/zone-vm` runs an imported busybox image in a microVM:
 # output, the exit code, and nothing left after --rm. One nested boot.
-#
-# Opt-in (VM_TEST_ENGINES=1): on this test host a guest started through
-# conmon (create, then start) stalls early in boot nearly every time, an
-# interrupt-window problem of the nested emulation (docs/vm.md, "Nested
-# boots that stall"); a stalled attempt exits 75 and run.sh retries it.
 set -u
 . tests/vm/lib.sh
-[ "${VM_TEST_ENGINES:-}" = 1 ] || vm_skip "podman through zone-vm: guests started by create/start stall on this host's nested emulation (docs/vm.md); set VM_TEST_ENGINES=1 to run"
 zonevm=$PWD/build/zone-vm
 [ -x "$zonevm" ] && [ -x build/zone-agent ] || vm_skip "build/zone-vm or build/zone-agent missing"
 command -v podman >/dev/null && command -v conmon >/dev/null || vm_skip "podman or conmon is not installed"
