@@ -95,23 +95,7 @@ test_podman_lifecycle() {
 setup_containerd() {
     need_cmd containerd ctr containerd-shim-runc-v2
     local c=$TEST_TMP/ctrd
-    mkdir -p "$c/root" "$c/state"
-    cat > "$c/config.toml" <<EOF
-version = 2
-root = "$c/root"
-state = "$c/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
-                    "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
-                    "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp"]
-[grpc]
-  address = "$c/c.sock"
-[ttrpc]
-  address = "$c/c.sock.ttrpc"
-[debug]
-  level = "warn"
-[metrics]
-  address = ""
-EOF
+    bash "$ROOT_DIR/scripts/containerd-config.sh" "$c" || fail "cannot write the containerd config"
     local ns=${ZIT_PREFIX%-}
     # containerd and its shim keep fifos, sockets and runtime state under
     # /run/containerd whatever --state says; the cgroup parent is the namespace.

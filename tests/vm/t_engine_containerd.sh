@@ -17,25 +17,9 @@ fi
 work=$(mktemp -d /tmp/zone-vm-ctrd.XXXXXX)
 c=$work/ctrd
 ns=zonevm
-mkdir -p "$c/root" "$c/state"
 # the shim passes containerd's environment on to zone-vm
 export ZONE_VM_CACHE=$work/cache ZONE_VM_DEBUG=1
-cat > "$c/config.toml" <<EOF
-version = 2
-root = "$c/root"
-state = "$c/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
-                    "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
-                    "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp"]
-[grpc]
-  address = "$c/c.sock"
-[ttrpc]
-  address = "$c/c.sock.ttrpc"
-[debug]
-  level = "warn"
-[metrics]
-  address = ""
-EOF
+bash scripts/containerd-config.sh "$c" || vm_fail "cannot write the containerd config"
 containerd --config "$c/config.toml" > "$c/containerd.log" 2>&1 &
 cpid=$!
 ctr=(ctr --address "$c/c.sock" --namespace "$ns")
