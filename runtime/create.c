@@ -482,6 +482,8 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
         close(console_fd);
     zcg_mount_entries_free(cg_entries, n_cg_entries);
     free(rec.cgroup);
+    if (vm_plan)
+        zvm_plan_release(vm_plan);
     free(vm_plan);
     out->pid = pid;
     out->cg = cg;
@@ -507,6 +509,8 @@ fail:
         }
         zcg_mount_entries_free(cg_entries, n_cg_entries);
         free(rec.cgroup);
+        if (vm_plan)
+            zvm_plan_release(vm_plan);
         free(vm_plan);
         if (sd.dirfd >= 0 && zstate_dir_remove(&sd, &ignored) < 0)
             zstate_dir_close(&sd);

@@ -90,7 +90,17 @@ static int cache_dir_of(char *out, size_t cap)
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
-int zvm_prepare(const struct zspec *s, const char *state_dir, struct zvm_plan *p, struct zerr *e)
+void zvm_plan_release(struct zvm_plan *p)
+{
+    int *fds[] = { &p->kvm_fd, &p->kernel_fd, &p->initrd_fd };
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
+        if (*fds[i] >= 0)
+            close(*fds[i]);
+        *fds[i] = -1;
+    }
+}
+
+static int prepare_plan(const struct zspec *s, const char *state_dir, struct zvm_plan *p, struct zerr *e)
 {
     struct initramfs_config c = { 0 };
     struct initramfs_result r;
@@ -98,7 +108,6 @@ int zvm_prepare(const struct zspec *s, const char *state_dir, struct zvm_plan *p
     const char *kernel = getenv("ZONE_VM_KERNEL"), *modules = getenv("ZONE_VM_MODULES");
     int fd;
 
-    memset(p, 0, sizeof *p);
     /* configuration errors first: they do not depend on the host */
     if (zvm_size_from_spec(s, &p->size, e) < 0)
         return -1;
@@ -130,7 +139,7 @@ int zvm_prepare(const struct zspec *s, const char *state_dir, struct zvm_plan *p
         }
         close(vmfd);
     }
-    close(fd);
+    p->kvm_fd = fd;
     if (find_agent(agent, sizeof agent, e) < 0)
         return -1;
     if (cache_dir_of(cache, sizeof cache) < 0)
@@ -153,11 +162,26 @@ int zvm_prepare(const struct zspec *s, const char *state_dir, struct zvm_plan *p
         snprintf(p->kernel, sizeof p->kernel, "%s", kernel);
     else
         snprintf(p->kernel, sizeof p->kernel, "%s", r.kernel);
-    if (access(p->kernel, R_OK) < 0)
+    p->kernel_fd = open(p->kernel, O_RDONLY | O_CLOEXEC);
+    if (p->kernel_fd < 0)
         return zerr_sys(e, "VM mode: guest kernel %s", p->kernel);
     snprintf(p->initrd, sizeof p->initrd, "%s", r.path);
+    p->initrd_fd = open(p->initrd, O_RDONLY | O_CLOEXEC);
+    if (p->initrd_fd < 0)
+        return zerr_sys(e, "VM mode: initramfs %s", p->initrd);
     if ((size_t)snprintf(p->state_dir, sizeof p->state_dir, "%s", state_dir) >= sizeof p->state_dir)
         return zerr_set(e, ENAMETOOLONG, "VM mode: state dir path too long");
+    return 0;
+}
+
+int zvm_prepare(const struct zspec *s, const char *state_dir, struct zvm_plan *p, struct zerr *e)
+{
+    memset(p, 0, sizeof *p);
+    p->kvm_fd = p->kernel_fd = p->initrd_fd = -1;
+    if (prepare_plan(s, state_dir, p, e) < 0) {
+        zvm_plan_release(p);
+        return -1;
+    }
     return 0;
 }
 
@@ -213,19 +237,13 @@ int zvm_open(const struct zvm_plan *p, struct zvm **out, struct zerr *e)
     if (bootargs_format(&ba, words, sizeof words, e) < 0)
         goto fail;
     snprintf(z->cmdline, sizeof z->cmdline, "%s%s %s", p->debug ? "console=ttyS0 " : "", KERNEL_CMDLINE, words);
-    z->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (z->kvm_fd < 0) {
-        zerr_sys(e, "VM mode: open /dev/kvm");
-        goto fail;
-    }
-    z->kernel_fd = open(p->kernel, O_RDONLY | O_CLOEXEC);
-    if (z->kernel_fd < 0) {
-        zerr_sys(e, "VM mode: guest kernel %s", p->kernel);
-        goto fail;
-    }
-    z->initrd_fd = open(p->initrd, O_RDONLY | O_CLOEXEC);
-    if (z->initrd_fd < 0) {
-        zerr_sys(e, "VM mode: initramfs %s", p->initrd);
+    /* the init's copies of the fds zvm_prepare opened: ours from now on */
+    z->kvm_fd = p->kvm_fd;
+    z->kernel_fd = p->kernel_fd;
+    z->initrd_fd = p->initrd_fd;
+    z->plan.kvm_fd = z->plan.kernel_fd = z->plan.initrd_fd = -1;
+    if (z->kvm_fd < 0 || z->kernel_fd < 0 || z->initrd_fd < 0) {
+        zerr_set(e, EBADF, "VM mode: /dev/kvm, the kernel or the initramfs was not opened at create");
         goto fail;
     }
     *out = z;

@@ -4,9 +4,9 @@
  *   create (runtime):   zvm_prepare   checks /dev/kvm, finds the kernel and
  *                                     the agent, builds or reuses the
  *                                     initramfs, sizes the VM
- *   create (init):      zvm_open      before pivot_root: /dev/kvm, kernel,
- *                                     initrd and the state dir are opened
- *                                     while the host's paths are visible
+ *   create (init):      zvm_open      before pivot_root: takes /dev/kvm,
+ *                                     the kernel and initrd zvm_prepare
+ *                                     opened, opens the state dir
  *   start (init):       zvm_serve     after the exec FIFO: the init becomes
  *                                     the monitor, makes the VM and loads
  *                                     the kernel; the container's "/" is the
@@ -87,11 +87,16 @@ struct zvm_plan {
     char state_dir[PATH_MAX];
     struct zvm_size size;
     bool debug;                /* ZONE_VM_DEBUG: kernel log to vm.log, agent debug */
+    /* opened at create and inherited by the init, which becomes the
+     * monitor: /dev/kvm (checked), the kernel, the initramfs */
+    int kvm_fd, kernel_fd, initrd_fd;
 };
 
 /* At create, in the runtime: fails naming what is missing (/dev/kvm, a
  * kernel, its modules, zone-agent). */
 int zvm_prepare(const struct zspec *s, const char *state_dir, struct zvm_plan *p, struct zerr *e);
+/* Closes the plan's fds (the runtime's copies, once the init has its own). */
+void zvm_plan_release(struct zvm_plan *p);
 
 struct zvm;
 

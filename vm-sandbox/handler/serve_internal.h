@@ -12,7 +12,7 @@ struct zvm {
     struct vmm *vm;      /* made at start (zvm_create_vm) */
     int state_fd;        /* O_PATH of the state dir: the monitor's cwd */
     int serial_fd;       /* vm.log with ZONE_VM_DEBUG, else -1 */
-    int kvm_fd, kernel_fd, initrd_fd;   /* opened at create, while the host's paths are visible */
+    int kvm_fd, kernel_fd, initrd_fd;   /* zvm_prepare's, inherited from the runtime */
     char cmdline[768];
     struct zvm_plan plan;
 };
