@@ -131,7 +131,9 @@ static int build(scmp_filter_ctx ctx, const int *extra, size_t n_extra, const un
     }
     /* the vsock device connects guest streams to host unix sockets */
     if (!in_list(extra, n_extra, SCMP_SYS(socket))) {
-        struct scmp_arg_cmp arg = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+        /* spelled out: SCMP_A0 leaves datum_b to the compiler (clang's
+         * -Wmissing-field-initializers, on in `make fuzz`) */
+        struct scmp_arg_cmp arg = { .arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_UNIX, .datum_b = 0 };
         if (add_rule(ctx, SCMP_SYS(socket), 1, &arg, e) < 0)
             return -1;
     }
