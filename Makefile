@@ -165,7 +165,7 @@ check-vm: all $(BUILD)/vmm-boot $(BUILD)/zone-agent $(BUILD)/tests/vmctl $(BUILD
 	@KVM_HOST=$(KVM_HOST) VM_TEST_ATTEMPTS=$${VM_TEST_ATTEMPTS:-3} bash tests/vm/run.sh
 
 check: deps
-	@$(MAKE) --no-print-directory check-unit check-integration check-v2 check-vm bench-smoke
+	@$(MAKE) --no-print-directory check-unit fuzz-smoke check-integration check-v2 check-vm bench-smoke
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -184,7 +184,7 @@ FUZZ         := $(BUILD)/fuzz
 FUZZ_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ)/obj/%.o)
-.PHONY: fuzz
+.PHONY: fuzz fuzz-smoke
 
 $(FUZZ)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -204,6 +204,10 @@ fuzz: $(FUZZ_BINS)
 	    || { tail -n 40 $(FUZZ)/$$n.log; echo "fuzz: $$n failed (log: $(FUZZ)/$$n.log)"; exit 1; }; \
 	  grep -E '^stat::number_of_executed_units' $(FUZZ)/$$n.log | sed "s/^/fuzz: $$n: /"; \
 	done
+
+# every fuzz target builds and runs a few seconds (part of make check)
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
 deps:
 	@sh scripts/install-deps.sh
