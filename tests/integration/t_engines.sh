@@ -10,36 +10,7 @@
 setup_podman() {
     need_cmd podman conmon
     local p=$TEST_TMP/podman
-    mkdir -p "$p/root" "$p/runroot" "$p/tmp" "$p/volumes"
-    # root here lacks CAP_SYS_RESOURCE and podman's own default nproc does
-    # not pass: ask for limits well below the current ones
-    local nproc=8192:8192
-    cat > "$p/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=$nproc"]
-netns = "none"
-log_driver = "k8s-file"
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$p/events.log"
-runtime = "zone"
-tmp_dir = "$p/tmp"
-volume_path = "$p/volumes"
-static_dir = "$p/root/libpod"
-no_pivot_root = false
-
-[engine.runtimes]
-zone = ["$RUNTIME"]
-runtime_supports_json = ["zone", "runc", "crun"]
-EOF
-    cat > "$p/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-runroot = "$p/runroot"
-graphroot = "$p/root"
-EOF
+    bash "$ROOT_DIR/scripts/podman-config.sh" "$p" "$RUNTIME" || fail "cannot write the podman config"
     export CONTAINERS_CONF=$p/containers.conf CONTAINERS_STORAGE_CONF=$p/storage.conf
     PODMAN=(podman --runtime "$RUNTIME" --cgroup-manager cgroupfs --root "$p/root" --runroot "$p/runroot"
         --tmpdir "$p/tmp" --events-backend file)

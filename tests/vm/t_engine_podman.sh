@@ -12,27 +12,8 @@ if [ -n "${KVMHOST_VMLINUX:-}" ] && [ -r "$KVMHOST_VMLINUX" ] && [ -d "${KVMHOST
 fi
 work=$(mktemp -d /tmp/zone-vm-podman.XXXXXX)
 p=$work/podman
-mkdir -p "$p/root" "$p/runroot" "$p/tmp"
 export ZONE_VM_CACHE=$work/cache
-cat > "$p/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=1024:1024"]
-netns = "none"
-log_driver = "k8s-file"
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$p/events.log"
-tmp_dir = "$p/tmp"
-static_dir = "$p/root/libpod"
-EOF
-cat > "$p/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-runroot = "$p/runroot"
-graphroot = "$p/root"
-EOF
+bash scripts/podman-config.sh "$p" "$zonevm" || vm_fail "cannot write the podman config"
 export CONTAINERS_CONF=$p/containers.conf CONTAINERS_STORAGE_CONF=$p/storage.conf
 podman=(podman --runtime "$zonevm" --cgroup-manager cgroupfs --root "$p/root" --runroot "$p/runroot"
     --tmpdir "$p/tmp" --events-backend file)
