@@ -195,6 +195,8 @@ static void __attribute__((noreturn)) stand_in(const struct zvm_exec_request *r,
      * slave closes when we exit, at the end of the session. */
     if (tty >= 0 && (setsid() < 0 || ioctl(tty, TIOCSCTTY, 0) < 0))
         tty = -1;
+    if (tty >= 0 && tty <= 2)   /* fds 0-2 become /dev/null below */
+        tty = fcntl(tty, F_DUPFD_CLOEXEC, 3);
     /* the monitor holds the session's stdio: an engine's pipes must not
      * wait for us */
     for (int i = 0; i < 3; i++)
