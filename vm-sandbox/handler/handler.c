@@ -205,8 +205,12 @@ int zvm_open(const struct zvm_plan *p, struct zvm **out, struct zerr *e)
 
     if (!z)
         return zerr_set(e, ENOMEM, "out of memory");
-    z->state_fd = z->serial_fd = z->kvm_fd = z->kernel_fd = z->initrd_fd = -1;
-    z->plan = *p;
+    z->state_fd = z->serial_fd = -1;
+    z->plan = *p;   /* with the init's copies of the fds zvm_prepare opened: ours now */
+    if (p->kvm_fd < 0 || p->kernel_fd < 0 || p->initrd_fd < 0) {
+        zerr_set(e, EBADF, "VM mode: /dev/kvm, the kernel or the initramfs was not opened at create");
+        goto fail;
+    }
     /* queued, not acted on, until zvm_serve reads them from a signalfd;
      * threads created from now on inherit the mask */
     zvm_relayed_signals(&set);
@@ -237,15 +241,6 @@ int zvm_open(const struct zvm_plan *p, struct zvm **out, struct zerr *e)
     if (bootargs_format(&ba, words, sizeof words, e) < 0)
         goto fail;
     snprintf(z->cmdline, sizeof z->cmdline, "%s%s %s", p->debug ? "console=ttyS0 " : "", KERNEL_CMDLINE, words);
-    /* the init's copies of the fds zvm_prepare opened: ours from now on */
-    z->kvm_fd = p->kvm_fd;
-    z->kernel_fd = p->kernel_fd;
-    z->initrd_fd = p->initrd_fd;
-    z->plan.kvm_fd = z->plan.kernel_fd = z->plan.initrd_fd = -1;
-    if (z->kvm_fd < 0 || z->kernel_fd < 0 || z->initrd_fd < 0) {
-        zerr_set(e, EBADF, "VM mode: /dev/kvm, the kernel or the initramfs was not opened at create");
-        goto fail;
-    }
     *out = z;
     return 0;
 fail:
@@ -257,11 +252,11 @@ int zvm_create_vm(struct zvm *z, struct zerr *e)
 {
     const struct zvm_plan *p = &z->plan;
     if (vmm_create(&(struct vmm_config){ .mem_mib = p->size.mem_mib, .vcpus = p->size.vcpus,
-                                         .serial_fd = z->serial_fd, .have_kvm_fd = true, .kvm_fd = z->kvm_fd },
+                                         .serial_fd = z->serial_fd, .have_kvm_fd = true, .kvm_fd = p->kvm_fd },
                    &z->vm, e) < 0 ||
         vmm_load_linux(z->vm, &(struct vmm_kernel){ .kernel_path = p->kernel, .initrd_path = p->initrd,
                                                     .cmdline = z->cmdline, .have_fds = true,
-                                                    .kernel_fd = z->kernel_fd, .initrd_fd = z->initrd_fd },
+                                                    .kernel_fd = p->kernel_fd, .initrd_fd = p->initrd_fd },
                        e) < 0)
         return zerr_prefix(e, "VM mode");
     return 0;
@@ -280,11 +275,6 @@ void zvm_close(struct zvm *z)
     }
     if (z->serial_fd >= 0)
         close(z->serial_fd);
-    if (z->kvm_fd >= 0)
-        close(z->kvm_fd);
-    if (z->kernel_fd >= 0)
-        close(z->kernel_fd);
-    if (z->initrd_fd >= 0)
-        close(z->initrd_fd);
+    zvm_plan_release(&z->plan);
     free(z);
 }

@@ -12,9 +12,8 @@ struct zvm {
     struct vmm *vm;      /* made at start (zvm_create_vm) */
     int state_fd;        /* O_PATH of the state dir: the monitor's cwd */
     int serial_fd;       /* vm.log with ZONE_VM_DEBUG, else -1 */
-    int kvm_fd, kernel_fd, initrd_fd;   /* zvm_prepare's, inherited from the runtime */
     char cmdline[768];
-    struct zvm_plan plan;
+    struct zvm_plan plan;  /* its fds (zvm_prepare's, inherited) are ours */
 };
 
 /* At start: the VM itself, with the kernel loaded. Not at create: a guest
