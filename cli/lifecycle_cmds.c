@@ -236,6 +236,7 @@ const struct zcommand zcmd_run = {
     "   --timeout SECONDS        kill the container after SECONDS (exit 124)\n"
     "   --hostname, -h NAME      the container's hostname\n"
     "   --pull POLICY            missing (default), always or never\n"
+    "   --vm                     run it in a microVM (docs/vm.md; needs /dev/kvm)\n"
     "\n  From a bundle (runc; chosen when a runc-only option is given, or when the\n"
     "  only argument is an id and ./config.json exists):\n"
     CREATE_HELP "   --detach, -d             detach from the container's process\n"
