@@ -185,18 +185,16 @@ static char *read_own_cgroup_text(struct zerr *e)
     return zcg_read_all("/proc/self/cgroup", e);
 }
 
-struct zcgroup *zcg_create_in(const struct zcg_layout *l,
-                              const char *proc_cgroup_text,
-                              const char *cgroups_path, const char *id,
-                              bool systemd, bool systemd_running,
-                              struct zerr *e)
+struct zcgroup *zcg_resolve_in(const struct zcg_layout *l,
+                               const char *proc_cgroup_text,
+                               const char *cgroups_path, const char *id,
+                               bool systemd, bool systemd_running,
+                               struct zerr *e)
 {
     _cleanup_free_ char *own_text = NULL;
-    _cleanup_free_ size_t *created = NULL;
     struct zcgroup *cg;
     bool relative = !systemd && cgroups_path && *cgroups_path &&
                     cgroups_path[0] != '/';
-    size_t i;
 
     if (systemd && !systemd_running) {
         zerr_set(e, ENOENT, "systemd cgroup driver: systemd is not running "
@@ -212,11 +210,7 @@ struct zcgroup *zcg_create_in(const struct zcg_layout *l,
         return NULL;
     if (systemd && !(cg->sd = zcg_systemd_new(cgroups_path, id, l->mode, e)))
         goto fail;
-    if (!(created = calloc(l->n ? l->n : 1, sizeof *created))) {
-        zerr_sys(e, "cgroup");
-        goto fail;
-    }
-    for (i = 0; i < l->n; i++) {
+    for (size_t i = 0; i < l->n; i++) {
         _cleanup_free_ char *own = NULL, *rel = NULL;
         if (relative && !(own = zcg_own_path(proc_cgroup_text, &l->h[i], e)))
             goto fail;
@@ -236,27 +230,68 @@ struct zcgroup *zcg_create_in(const struct zcg_layout *l,
             }
         }
     }
-    for (i = 0; i < cg->n; i++) {
-        size_t root_len = strlen(cg->d[i].path) - strlen(cg->d[i].rel);
-        if (mkdir_levels(cg->d[i].path, root_len, &created[i], e) < 0 ||
-            setup_levels(&cg->d[i], root_len, e) < 0)
-            goto fail;
+    return cg;
+fail:
+    zcg_free(cg);
+    return NULL;
+}
+
+int zcg_make(struct zcgroup *cg, bool v2, struct zerr *e)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        struct zcg_dir *d = &cg->d[i];
+        size_t root_len = strlen(d->path) - strlen(d->rel);
+        if (d->v2 != v2)
+            continue;
+        if (mkdir_levels(d->path, root_len, &d->created, e) < 0 ||
+            setup_levels(d, root_len, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void zcg_unmake(struct zcgroup *cg)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        struct zerr ignored;
+        char top[PATH_MAX];
+        if (!cg->d[i].created)
+            continue;
+        snprintf(top, sizeof top, "%.*s", (int)cg->d[i].created, cg->d[i].path);
+        if (zcg_rmdir_tree(top, &ignored) < 0)
+            zwarn("%s", ignored.msg);
+        cg->d[i].created = 0;
+    }
+}
+
+struct zcgroup *zcg_create_in(const struct zcg_layout *l,
+                              const char *proc_cgroup_text,
+                              const char *cgroups_path, const char *id,
+                              bool systemd, bool systemd_running,
+                              struct zerr *e)
+{
+    struct zcgroup *cg = zcg_resolve_in(l, proc_cgroup_text, cgroups_path, id,
+                                        systemd, systemd_running, e);
+    if (!cg)
+        return NULL;
+    if (zcg_make(cg, true, e) < 0 || zcg_make(cg, false, e) < 0) {
+        /* only the directories this call made */
+        zcg_unmake(cg);
+        zcg_free(cg);
+        return NULL;
     }
     zdebug("cgroup: created %s (%s)", cg->rel, zcg_mode_name(cg->mode));
     return cg;
-fail:
-    /* Remove only the directories this call made. */
-    for (i = 0; created && i < cg->n; i++) {
-        if (created[i]) {
-            struct zerr ignored;
-            char top[PATH_MAX];
-            snprintf(top, sizeof top, "%.*s", (int)created[i], cg->d[i].path);
-            if (zcg_rmdir_tree(top, &ignored) < 0)
-                zwarn("%s", ignored.msg);
-        }
-    }
-    zcg_free(cg);
-    return NULL;
+}
+
+struct zcgroup *zcg_resolve(const char *cgroups_path, const char *id,
+                            bool systemd, struct zerr *e)
+{
+    const struct zcg_layout *l = zcg_host_layout(e);
+    bool running = systemd && access(zcg_systemd_runtime_dir(), F_OK) == 0;
+    if (!l)
+        return NULL;
+    return zcg_resolve_in(l, NULL, cgroups_path, id, systemd, running, e);
 }
 
 struct zcgroup *zcg_create(const char *cgroups_path, const char *id,

@@ -51,6 +51,15 @@ int zcg_v2_root_flags_from(const char *mountinfo, char *out, size_t size);
  * An existing leaf is reused. Moves no process. */
 struct zcgroup *zcg_create(const char *cgroups_path, const char *id,
                            bool systemd, struct zerr *e);
+/* zcg_create in steps, so that a new init can be cloned into the v2
+ * directory while the v1 ones are made (runtime/create.c): zcg_resolve
+ * fills in every path and makes nothing; zcg_make makes the v2 (v2 true)
+ * or the v1 directories, with the same per-level setup as zcg_create;
+ * zcg_unmake removes what zcg_make made (after a failure). */
+struct zcgroup *zcg_resolve(const char *cgroups_path, const char *id,
+                            bool systemd, struct zerr *e);
+int zcg_make(struct zcgroup *cg, bool v2, struct zerr *e);
+void zcg_unmake(struct zcgroup *cg);
 /* Re-opens a cgroup from zcg_serialize's output (kept in the state dir). */
 struct zcgroup *zcg_open(const char *serialized, struct zerr *e);
 /* A small text: "<mode> <path>" plus one "<hierarchy> <path>" line for each
@@ -80,6 +89,10 @@ struct zcg_entry {
 /* Whether cg can be entered that way (not with the systemd driver). */
 bool zcg_entry_usable(const struct zcgroup *cg);
 int zcg_entry_open(const struct zcgroup *cg, struct zcg_entry *ent, struct zerr *e);
+/* zcg_entry_open in two steps: the v2 directory (this one initialises ent)
+ * and the v1 `tasks` files, each once its directories exist. */
+int zcg_entry_open_v2(const struct zcgroup *cg, struct zcg_entry *ent, struct zerr *e);
+int zcg_entry_open_v1(const struct zcgroup *cg, struct zcg_entry *ent, struct zerr *e);
 int zcg_entry_join_self(struct zcg_entry *ent, struct zerr *e);
 void zcg_entry_close(struct zcg_entry *ent);
 /* A fork-like clone with flags (namespaces; SIGCHLD is added), into the

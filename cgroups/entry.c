@@ -25,36 +25,52 @@
 #include "cgroups/cgroups.h"
 #include "cgroups/internal.h"
 
-int zcg_entry_open(const struct zcgroup *cg, struct zcg_entry *ent, struct zerr *e)
+static int entry_open_failed(const struct zcg_dir *d, struct zcg_entry *ent, struct zerr *e)
+{
+    zerr_sys(e, "cgroup: open %s%s", d->path, d->v2 ? "" : "/tasks");
+    zcg_entry_close(ent);
+    return -1;
+}
+
+int zcg_entry_open_v2(const struct zcgroup *cg, struct zcg_entry *ent, struct zerr *e)
 {
     memset(ent, 0, sizeof *ent);
     ent->v2_dir_fd = -1;
+    for (size_t i = 0; i < cg->n; i++) {
+        if (!cg->d[i].v2)
+            continue;
+        ent->v2_dir_fd = open(cg->d[i].path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (ent->v2_dir_fd < 0)
+            return entry_open_failed(&cg->d[i], ent, e);
+        break;
+    }
+    return 0;
+}
+
+int zcg_entry_open_v1(const struct zcgroup *cg, struct zcg_entry *ent, struct zerr *e)
+{
     ent->tasks_fds = calloc(cg->n ? cg->n : 1, sizeof *ent->tasks_fds);
     if (!ent->tasks_fds)
         return zerr_set(e, ENOMEM, "out of memory");
     for (size_t i = 0; i < cg->n; i++) {
-        const struct zcg_dir *d = &cg->d[i];
-        if (d->v2) {
-            if (ent->v2_dir_fd >= 0)
-                continue;
-            ent->v2_dir_fd = open(d->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-            if (ent->v2_dir_fd < 0)
-                goto fail_sys;
-            continue;
-        }
         char path[4096];
-        snprintf(path, sizeof path, "%s/tasks", d->path);
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        int fd;
+        if (cg->d[i].v2)
+            continue;
+        snprintf(path, sizeof path, "%s/tasks", cg->d[i].path);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0)
-            goto fail_sys;
+            return entry_open_failed(&cg->d[i], ent, e);
         ent->tasks_fds[ent->n_tasks++] = fd;
-        continue;
-    fail_sys:
-        zerr_sys(e, "cgroup: open %s%s", d->path, d->v2 ? "" : "/tasks");
-        zcg_entry_close(ent);
-        return -1;
     }
     return 0;
+}
+
+int zcg_entry_open(const struct zcgroup *cg, struct zcg_entry *ent, struct zerr *e)
+{
+    if (zcg_entry_open_v2(cg, ent, e) < 0)
+        return -1;
+    return zcg_entry_open_v1(cg, ent, e);
 }
 
 int zcg_entry_join_self(struct zcg_entry *ent, struct zerr *e)

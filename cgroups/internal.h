@@ -76,6 +76,8 @@ struct zcg_dir {
     bool v2;
     char *rel;          /* path inside the hierarchy: "/zone/x" */
     char *path;         /* full host path: mountpoint + rel */
+    size_t created;     /* length of the shallowest level zcg_make made
+                           (0: none), for zcg_unmake */
 };
 
 struct zcgroup {
@@ -94,6 +96,12 @@ struct zcgroup *zcg_create_in(const struct zcg_layout *l,
                               const char *cgroups_path, const char *id,
                               bool systemd, bool systemd_running,
                               struct zerr *e);
+/* zcg_resolve on an explicit layout. */
+struct zcgroup *zcg_resolve_in(const struct zcg_layout *l,
+                               const char *proc_cgroup_text,
+                               const char *cgroups_path, const char *id,
+                               bool systemd, bool systemd_running,
+                               struct zerr *e);
 struct zcgroup *zcg_open_in(const struct zcg_layout *l, const char *serialized,
                             struct zerr *e);
 

@@ -357,12 +357,41 @@ static void test_create_failure_rolls_back(void **state)
     struct fake *f = *state;
     struct zerr e = {0};
     /* unified/other does not exist, so delegating controllers in the new
-     * ancestor fails after the v1 directories were made */
+     * ancestor fails (the v2 directory is made first) */
     assert_null(zcg_create_in(&f->l, NULL, "/other/c3", "id", false, false, &e));
     assert_non_null(strstr(e.msg, "cgroup.controllers"));
     assert_false(exists(f->root, "memory/other"));
     assert_false(exists(f->root, "pids/other"));
     assert_false(exists(f->root, "unified/other"));
+}
+
+/* The steps create.c takes to clone the init while the v1 directories are
+ * made: nothing before zcg_make, then one kind at a time; zcg_unmake
+ * removes only what was made. */
+static void test_resolve_then_make(void **state)
+{
+    struct fake *f = *state;
+    struct zerr e = {0};
+    struct zcgroup *cg = zcg_resolve_in(&f->l, NULL, NULL, "c10", false, false, &e);
+    if (!cg)
+        fail_msg("%s", e.msg);
+    fake_mkdir(f->root, "memory/zone/c10");   /* an existing leaf is reused */
+    assert_false(exists(f->root, "unified/zone/c10"));
+    assert_false(exists(f->root, "pids/zone/c10"));
+    assert_int_equal(zcg_make(cg, true, &e), 0);
+    assert_true(exists(f->root, "unified/zone/c10"));
+    assert_false(exists(f->root, "pids/zone/c10"));
+    assert_int_equal(zcg_make(cg, false, &e), 0);
+    for (size_t i = 0; i < ZARRAY_SIZE(fake_v1); i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "%s/zone/c10", fake_v1[i]);
+        assert_true(exists(f->root, rel));
+    }
+    zcg_unmake(cg);
+    assert_false(exists(f->root, "unified/zone/c10"));
+    assert_false(exists(f->root, "pids/zone/c10"));
+    assert_true(exists(f->root, "memory/zone/c10"));
+    zcg_free(cg);
 }
 
 static void test_systemd_not_running(void **state)
@@ -542,6 +571,7 @@ int main(void)
         HYBRID(test_create_relative_roundtrip),
         HYBRID(test_open_errors),
         HYBRID(test_create_failure_rolls_back),
+        HYBRID(test_resolve_then_make),
         HYBRID(test_systemd_not_running),
         HYBRID(test_apply_hybrid_dispatch),
         cmocka_unit_test_setup_teardown(test_apply_v1_refuses_unified,
