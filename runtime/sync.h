@@ -10,7 +10,8 @@
 #include "core/error.h"
 
 enum zsync_type {
-    ZSYNC_GO = 1,          /* parent -> init: ids mapped, cgroup joined */
+    ZSYNC_GO = 1,          /* parent -> init: ids mapped, cgroups made; fds =
+                              the v1 `tasks` files to join (see init.c) */
     ZSYNC_PID,             /* intermediate -> parent: value = init pid */
     ZSYNC_HOOKS,           /* init -> parent: mounts done, run createRuntime hooks */
     ZSYNC_HOOKS_DONE,      /* parent -> init: payload = state JSON */
@@ -21,11 +22,14 @@ enum zsync_type {
 };
 
 #define ZSYNC_PAYLOAD_MAX 16384
+#define ZSYNC_FDS_MAX 32
 
 struct zsync_msg {
     uint32_t type;
     int32_t value;
-    int fd;                /* -1 when none */
+    int fd;                /* -1 when none; else fds[0] */
+    int fds[ZSYNC_FDS_MAX];
+    size_t n_fds;
     size_t len;
     char payload[ZSYNC_PAYLOAD_MAX];
 };
@@ -33,6 +37,11 @@ struct zsync_msg {
 int zsync_pair(int fds[2], struct zerr *e);
 int zsync_send(int sock, uint32_t type, int32_t value, const char *payload,
                int fd, struct zerr *e);
+/* zsync_send with n (at most ZSYNC_FDS_MAX) fds. */
+int zsync_send_fds(int sock, uint32_t type, int32_t value, const char *payload,
+                   const int *fds, size_t n, struct zerr *e);
+/* Closes the fds a received message carries. */
+void zsync_msg_close_fds(struct zsync_msg *m);
 /* Receives one message. A closed peer reads as EPIPE "init exited". */
 int zsync_recv(int sock, struct zsync_msg *m, struct zerr *e);
 /* Receives and checks the type; an ZSYNC_ERROR from the peer is turned into
