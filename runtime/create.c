@@ -161,19 +161,24 @@ int zbuild_prepare(const char *bundle_arg, struct zbuild *b, struct zerr *e)
     return 0;
 }
 
+static bool needs_pre_join(const struct zbuild *b)
+{
+    for (size_t i = 0; i < b->n_joins; i++)
+        if (b->joins[i].type == ZNS_USER || b->joins[i].type == ZNS_PID)
+            return true;
+    return false;
+}
+
 /* Clones the init. Joining a user or pid namespace by path has to happen
  * before the clone (they shape what the clone creates), so then an
- * intermediate process joins them and clones the init itself. */
+ * intermediate process joins them and clones the init itself. The
+ * namespaces in ia->unshare_flags are left to the init. */
 static pid_t spawn_init(struct zbuild *b, struct zinit_args *ia, int parent_sync,
                         int cgroup_fd, bool *into_cgroup, struct zerr *e)
 {
-    int flags = b->clone_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
-    bool pre_join = false;
+    int flags = b->clone_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME | ia->unshare_flags);
+    bool pre_join = needs_pre_join(b);
     pid_t pid;
-
-    for (size_t i = 0; i < b->n_joins; i++)
-        if (b->joins[i].type == ZNS_USER || b->joins[i].type == ZNS_PID)
-            pre_join = true;
 
     ia->die_with_parent = !pre_join;
     if (!pre_join) {
@@ -283,11 +288,25 @@ static int serve_init(struct zbuild *b, const char *id, pid_t pid, int sync_fd,
             break;
         }
         default:
-            if (m.fd >= 0)
-                close(m.fd);
+            zsync_msg_close_fds(&m);
             return zerr_set(e, EPROTO, "sync: unexpected message %u from init", m.type);
         }
     }
+}
+
+/* GO, with the v1 `tasks` fds the init joins when it made its own
+ * namespaces. Such an init may have failed before GO: then its reason,
+ * not the broken pipe, is the error. */
+static int send_go(int sync_fd, const struct zcg_entry *ent, struct zerr *e)
+{
+    struct zsync_msg m;
+    struct zerr ignored;
+
+    if (zsync_send_fds(sync_fd, ZSYNC_GO, 0, NULL, ent->tasks_fds, ent->n_tasks, e) == 0)
+        return 0;
+    if (zsync_recv(sync_fd, &m, &ignored) == 0 && m.type == ZSYNC_ERROR)
+        return zerr_set(e, m.value, "%s", m.payload);
+    return -1;
 }
 
 static int listen_fds_from_env(void)
@@ -318,6 +337,30 @@ static int zvm_allow_kvm(struct zspec_resources *r)
     return 0;
 }
 
+static int apply_resources(const struct zcgroup *cg, const struct zspec *s, bool rootless,
+                           bool vm, struct zerr *e)
+{
+    struct zspec_resources *res = zdevice_rules_build(s);
+    int rc = !res || (vm && zvm_allow_kvm(res) < 0) ? zerr_set(e, ENOMEM, "device rules")
+             : rootless ? zcg_rootless_apply(cg, s->linux_ ? s->linux_->resources : NULL, res, e)
+                        : zcg_apply(cg, res, e);
+    zdevice_rules_free(res);
+    return rc;
+}
+
+/* The namespaces the init can make itself, in parallel with the parent
+ * making the container's cgroups (docs/performance.md, round 4): all but
+ * pid (which must come with the clone) when the init needs nothing from
+ * the parent first. Not with a user namespace (the init joins its cgroups
+ * before it becomes root there; see init.c), an intermediate process
+ * (pre-join) or the systemd driver (which moves the pid itself). */
+static int namespaces_for_init(const struct zruntime *rt, const struct zbuild *b, bool rootless)
+{
+    if (rootless || rt->systemd_cgroup || needs_pre_join(b) || (b->clone_flags & CLONE_NEWUSER))
+        return 0;
+    return b->clone_flags & (CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS);
+}
+
 int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int console_in,
                   struct zbuild *b, struct zcreated *out, struct zerr *e)
 {
@@ -332,7 +375,8 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     struct zinit_args ia = {0};
     const struct zspec *s = b->spec;
     struct zcg_entry cg_entry = {.v2_dir_fd = -1};
-    bool rootless, fast_entry = false, into_cgroup = false;
+    bool rootless, fast_entry = false, into_cgroup = false, overlap;
+    int unshare_flags;
     struct zvm_plan *vm_plan = NULL;
 
     memset(out, 0, sizeof *out);
@@ -370,10 +414,18 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     }
 
     rootless = zcg_rootless(rt->rootless);
+    unshare_flags = namespaces_for_init(rt, b, rootless);
+    /* then the v1 directories and the limits come after the clone, while
+     * the init unshares; the v2 directory first, for CLONE_INTO_CGROUP */
+    overlap = unshare_flags != 0;
     if (rootless) {
         /* NULL cg: no delegated cgroup, and no limits were asked for */
         if (zcg_rootless_setup(s->linux_ ? s->linux_->cgroups_path : NULL, o->id,
                                s->linux_ ? s->linux_->resources : NULL, &cg, e) < 0)
+            goto fail;
+    } else if (overlap) {
+        cg = zcg_resolve(s->linux_ ? s->linux_->cgroups_path : NULL, o->id, false, e);
+        if (!cg || zcg_make(cg, true, e) < 0)
             goto fail;
     } else if (!(cg = zcg_create(s->linux_ ? s->linux_->cgroups_path : NULL, o->id,
                                  rt->systemd_cgroup, e))) {
@@ -397,19 +449,15 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     }
     if (zstate_record_write(&sd, &rec, e) < 0)
         goto fail;
-    if (cg) {
-        struct zspec_resources *res = zdevice_rules_build(s);
-        int rc = !res || (vm_plan && zvm_allow_kvm(res) < 0) ? zerr_set(e, ENOMEM, "device rules")
-                 : rootless ? zcg_rootless_apply(cg, s->linux_ ? s->linux_->resources : NULL,
-                                                 res, e)
-                            : zcg_apply(cg, res, e);
-        zdevice_rules_free(res);
-        if (rc < 0)
-            goto fail;
-    }
+    if (cg && !overlap && apply_resources(cg, s, rootless, vm_plan != NULL, e) < 0)
+        goto fail;
     if (cg && zcg_mount_entries(cg, &cg_entries, &n_cg_entries, e) < 0)
         goto fail;
-    if (!rootless && zcg_entry_usable(cg)) {
+    if (overlap) {
+        if (zcg_entry_open_v2(cg, &cg_entry, e) < 0)
+            goto fail;
+        fast_entry = true;
+    } else if (!rootless && zcg_entry_usable(cg)) {
         if (zcg_entry_open(cg, &cg_entry, e) < 0)
             goto fail;
         fast_entry = true;
@@ -436,6 +484,7 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     ia.preserve_fds = o->preserve_fds;
     ia.listen_fds = listen_fds_from_env();
     ia.clone_flags = b->clone_flags;
+    ia.unshare_flags = unshare_flags;
     ia.no_pivot = o->no_pivot;
     ia.no_new_keyring = o->no_new_keyring;
     ia.hooks_roundtrip = s->hooks && (has_hooks(&s->hooks->prestart) ||
@@ -447,6 +496,7 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     ia.n_cgroup_entries = n_cg_entries;
     ia.joins = b->joins;
     ia.n_joins = b->n_joins;
+    /* with overlap, only the v2 directory's fd, which the init closes */
     ia.cg_entry = fast_entry ? &cg_entry : NULL;
     ia.hide_exe = !rootless;
     ia.vm = vm_plan;
@@ -464,8 +514,13 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     if (cg && (fast_entry ? !into_cgroup && zcg_enter_v2(cg, pid, e) < 0
                           : zcg_enter(cg, pid, e) < 0))
         goto fail;
-    if (zsync_send(sync[0], ZSYNC_GO, 0, NULL, -1, e) < 0)
+    if (overlap && (zcg_make(cg, false, e) < 0 ||
+                    apply_resources(cg, s, false, vm_plan != NULL, e) < 0 ||
+                    zcg_entry_open_v1(cg, &cg_entry, e) < 0))
         goto fail;
+    if (send_go(sync[0], &cg_entry, e) < 0)
+        goto fail;
+    zcg_entry_close(&cg_entry);
     if (serve_init(b, o->id, pid, sync[0], e) < 0)
         goto fail;
 

@@ -298,8 +298,22 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp, struc
             return -1;
         zcg_entry_close(a->cg_entry);
     }
+    if (a->unshare_flags) {
+        /* while the parent makes the cgroups: a network namespace is most
+         * of what a clone with namespaces costs */
+        if (unshare(a->unshare_flags) < 0)
+            return zerr_sys(e, "unshare namespaces");
+        if ((a->unshare_flags & CLONE_NEWNET) && zns_loopback_up(e) < 0)
+            return -1;
+    }
     if (zsync_expect(a->sync_fd, ZSYNC_GO, &m, e) < 0)
         return -1;
+    if (m.n_fds) {
+        /* the v1 cgroups, made while we unshared; still before any fork */
+        struct zcg_entry go_entry = {.tasks_fds = m.fds, .n_tasks = m.n_fds, .v2_dir_fd = -1};
+        if (zcg_entry_join_self(&go_entry, e) < 0)
+            return -1;
+    }
     if (a->clone_flags & CLONE_NEWUSER) {
         /* become root of the new user namespace now that ids are mapped */
         if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
@@ -312,7 +326,8 @@ static int init_setup(const struct zinit_args *a, char *exe, char ***envp, struc
     if (a->hide_exe)
         prctl(PR_SET_DUMPABLE, 0);
     /* a network namespace of our own starts with lo down */
-    if ((a->clone_flags & CLONE_NEWNET) && zns_loopback_up(e) < 0)
+    if ((a->clone_flags & CLONE_NEWNET) && !(a->unshare_flags & CLONE_NEWNET) &&
+        zns_loopback_up(e) < 0)
         return -1;
     if (a->clone_flags & CLONE_NEWCGROUP) {
         if (unshare(CLONE_NEWCGROUP) < 0)

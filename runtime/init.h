@@ -27,14 +27,17 @@ struct zinit_args {
     int preserve_fds;          /* extra fds after 3 (+ LISTEN_FDS) kept open */
     int listen_fds;            /* LISTEN_FDS passed through (0 when none) */
     int clone_flags;           /* namespaces created for this container */
+    int unshare_flags;         /* those of clone_flags the init makes itself,
+                                  with unshare(2) before GO (create.c) */
     bool no_pivot;
     bool no_new_keyring;
-    bool hooks_roundtrip;
-    bool die_with_parent;      /* PDEATHSIG while the runtime sets us up */      /* parent runs createRuntime/prestart hooks */
+    bool hooks_roundtrip;      /* parent runs createRuntime/prestart hooks */
+    bool die_with_parent;      /* PDEATHSIG while the runtime sets us up */
     struct zseccomp *seccomp;  /* compiled filter or NULL */
     const struct zcg_mount_entry *cgroup_entries;
     size_t n_cgroup_entries;
-    struct zcg_entry *cg_entry;  /* v1 cgroups the init joins itself, or NULL */
+    struct zcg_entry *cg_entry;  /* v1 cgroups the init joins first thing, or
+                                    NULL (then GO may carry their fds) */
     bool hide_exe;               /* become non-dumpable (runtime/exec.c says why) */
     struct zns_join *joins;    /* namespaces to setns() after GO */
     size_t n_joins;

@@ -34,7 +34,21 @@ test_bad_config_fields() {
 .process.user.uid = "abc"|uid
 .linux.sysctl = {"kernel.zit_bogus": "1"}|kernel.zit_bogus zit_bogus
 .mounts += [{destination: "/zitm", type: "zitfs", source: "none"}]|zitfs /zitm
+.linux.resources.cpu = {cpus: "999"}|cpuset.cpus
 EOF
+}
+
+# The init makes its network, mount, ipc and uts namespaces itself while
+# zone makes the cgroups (runtime/create.c). When it cannot (here a seccomp
+# filter fails unshare(2)), its reason is the error, not the broken sync
+# channel, and nothing is left.
+test_namespaces_fail_in_init() {
+    make_bundle
+    local id; id=$(new_id)
+    capture "$HELPERS/nounshare" "$RUNTIME" --root "$TEST_ROOT" run --bundle "$BUNDLE" "$id"
+    expect_clean_failure "run whose init cannot unshare" "unshare namespaces: operation not permitted"
+    capture zrun state "$id"
+    assert_ne "$rc" 0 "state after the failed run"
 }
 
 test_unknown_capability_is_a_warning() {
