@@ -48,17 +48,15 @@ static int open_parent(int root_fd, const char *path, const char **base,
     return zpath_mkdir_p_in_root(root_fd, parent, 0755, e);
 }
 
-static int mknod_in_root(int root_fd, const struct dev_node *d, struct zerr *e)
+/* d->path's node, named base in dir. The caller sets umask 0, so that the
+ * mode is usually right at once. */
+static int mknod_at(int dir, const char *base, const struct dev_node *d, struct zerr *e)
 {
-    const char *base = NULL;
-    _cleanup_close_ int dir = open_parent(root_fd, d->path, &base, e);
     _cleanup_close_ int node = -1;
     dev_t rdev = d->type == S_IFIFO ? 0 : makedev(d->major, d->minor);
     struct stat st;
     char proc[32];
 
-    if (dir < 0)
-        return zerr_prefix(e, "device %s", d->path);
     if (mknodat(dir, base, d->type | (d->mode & 0777), rdev) < 0) {
         if (errno != EEXIST)
             return zerr_sys(e, "device %s: mknod", d->path);
@@ -71,13 +69,26 @@ static int mknod_in_root(int root_fd, const struct dev_node *d, struct zerr *e)
         return zerr_sys(e, "device %s: open", d->path);
     if ((st.st_mode & S_IFMT) != d->type || st.st_rdev != rdev)
         return zerr_set(e, EEXIST, "device %s: replaced while being created", d->path);
-    if (fchownat(node, "", d->uid, d->gid, AT_EMPTY_PATH) < 0)
+    if ((st.st_uid != d->uid || st.st_gid != d->gid) &&
+        fchownat(node, "", d->uid, d->gid, AT_EMPTY_PATH) < 0)
         return zerr_sys(e, "device %s: chown", d->path);
-    /* mknod applied the umask; set the exact mode through the verified fd */
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", node);
-    if (chmod(proc, d->mode & 07777) < 0)
-        return zerr_sys(e, "device %s: chmod", d->path);
+    /* set-id bits, or a chown that cleared them: the exact mode through the
+     * verified fd */
+    if ((st.st_mode & 07777) != (d->mode & 07777) || (d->mode & 07000)) {
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", node);
+        if (chmod(proc, d->mode & 07777) < 0)
+            return zerr_sys(e, "device %s: chmod", d->path);
+    }
     return 0;
+}
+
+static int mknod_in_root(int root_fd, const struct dev_node *d, struct zerr *e)
+{
+    const char *base = NULL;
+    _cleanup_close_ int dir = open_parent(root_fd, d->path, &base, e);
+    if (dir < 0)
+        return zerr_prefix(e, "device %s", d->path);
+    return mknod_at(dir, base, d, e);
 }
 
 static char dev_type_char(mode_t type)
@@ -161,19 +172,31 @@ static int create_device(int root_fd, const struct dev_node *d, bool in_userns,
     return mknod_in_root(root_fd, d, e);
 }
 
-int zdev_create_devices(int root_fd, const struct zspec *spec, bool in_userns,
-                        struct zerr *e)
+static int create_devices(int root_fd, const struct zspec *spec, bool in_userns,
+                          struct zerr *e)
 {
     const struct zspec_linux *l = spec ? spec->linux_ : NULL;
     size_t n = l ? l->n_devices : 0;
+    _cleanup_close_ int dev = -1;
 
     for (size_t i = 0; i < ZARRAY_SIZE(default_devices); i++) {
+        const struct dev_node *d = &default_devices[i];
         bool overridden = false;
         for (size_t j = 0; j < n && !overridden; j++) {
             _cleanup_free_ char *p = l->devices[j].path ? zpath_join("/", l->devices[j].path) : NULL;
-            overridden = p && strcmp(p, default_devices[i].path) == 0;
+            overridden = p && strcmp(p, d->path) == 0;
         }
-        if (!overridden && create_device(root_fd, &default_devices[i], in_userns, e) < 0)
+        if (overridden)
+            continue;
+        if (in_userns) {
+            if (bind_host_device(root_fd, d, e) < 0)
+                return -1;
+            continue;
+        }
+        /* all in /dev: one walk to it */
+        if (dev < 0 && (dev = zpath_mkdir_p_in_root(root_fd, "/dev", 0755, e)) < 0)
+            return zerr_prefix(e, "device %s", d->path);
+        if (mknod_at(dev, d->path + sizeof "/dev/" - 1, d, e) < 0)
             return -1;
     }
     for (size_t j = 0; j < n; j++) {
@@ -185,6 +208,16 @@ int zdev_create_devices(int root_fd, const struct zspec *spec, bool in_userns,
             return zerr_prefix(e, "linux.devices[%zu]", j);
     }
     return 0;
+}
+
+int zdev_create_devices(int root_fd, const struct zspec *spec, bool in_userns,
+                        struct zerr *e)
+{
+    /* the process's own umask is set later (process_identity.c) */
+    mode_t old = umask(0);
+    int rc = create_devices(root_fd, spec, in_userns, e);
+    umask(old);
+    return rc;
 }
 
 int zdev_create_links(int root_fd, bool proc_mounted, struct zerr *e)
