@@ -264,24 +264,29 @@ void zcg_unmake(struct zcgroup *cg)
     }
 }
 
-struct zcgroup *zcg_create_in(const struct zcg_layout *l,
-                              const char *proc_cgroup_text,
-                              const char *cgroups_path, const char *id,
-                              bool systemd, bool systemd_running,
-                              struct zerr *e)
+/* Makes every directory of a resolved cg; on failure removes only what
+ * this made, and frees cg. */
+static struct zcgroup *make_all(struct zcgroup *cg, struct zerr *e)
 {
-    struct zcgroup *cg = zcg_resolve_in(l, proc_cgroup_text, cgroups_path, id,
-                                        systemd, systemd_running, e);
     if (!cg)
         return NULL;
     if (zcg_make(cg, true, e) < 0 || zcg_make(cg, false, e) < 0) {
-        /* only the directories this call made */
         zcg_unmake(cg);
         zcg_free(cg);
         return NULL;
     }
     zdebug("cgroup: created %s (%s)", cg->rel, zcg_mode_name(cg->mode));
     return cg;
+}
+
+struct zcgroup *zcg_create_in(const struct zcg_layout *l,
+                              const char *proc_cgroup_text,
+                              const char *cgroups_path, const char *id,
+                              bool systemd, bool systemd_running,
+                              struct zerr *e)
+{
+    return make_all(zcg_resolve_in(l, proc_cgroup_text, cgroups_path, id, systemd,
+                                   systemd_running, e), e);
 }
 
 struct zcgroup *zcg_resolve(const char *cgroups_path, const char *id,
@@ -297,11 +302,7 @@ struct zcgroup *zcg_resolve(const char *cgroups_path, const char *id,
 struct zcgroup *zcg_create(const char *cgroups_path, const char *id,
                            bool systemd, struct zerr *e)
 {
-    const struct zcg_layout *l = zcg_host_layout(e);
-    bool running = systemd && access(zcg_systemd_runtime_dir(), F_OK) == 0;
-    if (!l)
-        return NULL;
-    return zcg_create_in(l, NULL, cgroups_path, id, systemd, running, e);
+    return make_all(zcg_resolve(cgroups_path, id, systemd, e), e);
 }
 
 char *zcg_serialize(const struct zcgroup *cg)
