@@ -250,6 +250,14 @@ int zcg_make(struct zcgroup *cg, bool v2, struct zerr *e)
     return 0;
 }
 
+size_t zcg_v1_count(const struct zcgroup *cg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cg->n; i++)
+        n += !cg->d[i].v2;
+    return n;
+}
+
 void zcg_unmake(struct zcgroup *cg)
 {
     for (size_t i = 0; i < cg->n; i++) {

@@ -59,6 +59,8 @@ struct zcgroup *zcg_create(const char *cgroups_path, const char *id,
 struct zcgroup *zcg_resolve(const char *cgroups_path, const char *id,
                             bool systemd, struct zerr *e);
 int zcg_make(struct zcgroup *cg, bool v2, struct zerr *e);
+/* How many v1 hierarchies cg has a directory in. */
+size_t zcg_v1_count(const struct zcgroup *cg);
 void zcg_unmake(struct zcgroup *cg);
 /* Re-opens a cgroup from zcg_serialize's output (kept in the state dir). */
 struct zcgroup *zcg_open(const char *serialized, struct zerr *e);

@@ -262,6 +262,7 @@ static int serve_init(struct zbuild *b, const char *id, pid_t pid, int sync_fd,
         case ZSYNC_READY:
             return 0;
         case ZSYNC_ERROR:
+            zsync_msg_close_fds(&m);
             return zerr_set(e, m.value, "%s", m.payload);
         case ZSYNC_HOOKS: {
             _cleanup_free_ char *st = zcreate_state_json(id, b->bundle, pid, ZSTATUS_CREATING, s);
@@ -270,7 +271,7 @@ static int serve_init(struct zbuild *b, const char *id, pid_t pid, int sync_fd,
             if (s->hooks && (zhooks_run(&s->hooks->prestart, "prestart", st, e) < 0 ||
                              zhooks_run(&s->hooks->create_runtime, "createRuntime", st, e) < 0))
                 return -1;
-            if (zsync_send(sync_fd, ZSYNC_HOOKS_DONE, 0, st, -1, e) < 0)
+            if (zsync_send(sync_fd, ZSYNC_HOOKS_DONE, 0, NULL, -1, e) < 0)
                 return -1;
             break;
         }
@@ -280,7 +281,7 @@ static int serve_init(struct zbuild *b, const char *id, pid_t pid, int sync_fd,
             int rc = zseccomp_send_to_listener(sc->listener_path, m.fd, pid,
                                                sc->listener_metadata ? sc->listener_metadata : "",
                                                st ? st : "{}", e);
-            close(m.fd);
+            zsync_msg_close_fds(&m);
             if (rc < 0)
                 return -1;
             if (zsync_send(sync_fd, ZSYNC_SECCOMP_DONE, 0, NULL, -1, e) < 0)
@@ -295,16 +296,22 @@ static int serve_init(struct zbuild *b, const char *id, pid_t pid, int sync_fd,
 }
 
 /* GO, with the v1 `tasks` fds the init joins when it made its own
- * namespaces. Such an init may have failed before GO: then its reason,
- * not the broken pipe, is the error. */
+ * namespaces. Such an init may have failed and gone before GO: then its
+ * reason, not the broken pipe, is the error. */
 static int send_go(int sync_fd, const struct zcg_entry *ent, struct zerr *e)
 {
     struct zsync_msg m;
     struct zerr ignored;
+    int rc;
 
     if (zsync_send_fds(sync_fd, ZSYNC_GO, 0, NULL, ent->tasks_fds, ent->n_tasks, e) == 0)
         return 0;
-    if (zsync_recv(sync_fd, &m, &ignored) == 0 && m.type == ZSYNC_ERROR)
+    if (e->code != EPIPE && e->code != ECONNRESET)
+        return -1;
+    rc = zsync_recv(sync_fd, &m, &ignored);
+    if (rc == 0)
+        zsync_msg_close_fds(&m);
+    if (rc == 0 && m.type == ZSYNC_ERROR)
         return zerr_set(e, m.value, "%s", m.payload);
     return -1;
 }
@@ -375,7 +382,7 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     struct zinit_args ia = {0};
     const struct zspec *s = b->spec;
     struct zcg_entry cg_entry = {.v2_dir_fd = -1};
-    bool rootless, fast_entry = false, into_cgroup = false, overlap;
+    bool rootless, fast_entry = false, into_cgroup = false, overlap, cg_made = false;
     int unshare_flags;
     struct zvm_plan *vm_plan = NULL;
 
@@ -425,12 +432,18 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
             goto fail;
     } else if (overlap) {
         cg = zcg_resolve(s->linux_ ? s->linux_->cgroups_path : NULL, o->id, false, e);
-        if (!cg || zcg_make(cg, true, e) < 0)
+        if (!cg)
+            goto fail;
+        /* GO carries one fd per v1 hierarchy: with more, the old order */
+        if (zcg_v1_count(cg) > ZSYNC_FDS_MAX)
+            overlap = false, unshare_flags = 0;
+        if (zcg_make(cg, true, e) < 0 || (!overlap && zcg_make(cg, false, e) < 0))
             goto fail;
     } else if (!(cg = zcg_create(s->linux_ ? s->linux_->cgroups_path : NULL, o->id,
                                  rt->systemd_cgroup, e))) {
         goto fail;
     }
+    cg_made = !overlap;
     /* Record the cgroup before anything runs in it, so that `delete --force`
      * can clean up after a create that was killed. */
     zstate_now_rfc3339(created, sizeof created);
@@ -514,10 +527,14 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     if (cg && (fast_entry ? !into_cgroup && zcg_enter_v2(cg, pid, e) < 0
                           : zcg_enter(cg, pid, e) < 0))
         goto fail;
-    if (overlap && (zcg_make(cg, false, e) < 0 ||
-                    apply_resources(cg, s, false, vm_plan != NULL, e) < 0 ||
-                    zcg_entry_open_v1(cg, &cg_entry, e) < 0))
-        goto fail;
+    if (overlap) {
+        if (zcg_make(cg, false, e) < 0)
+            goto fail;
+        cg_made = true;
+        if (apply_resources(cg, s, false, vm_plan != NULL, e) < 0 ||
+            zcg_entry_open_v1(cg, &cg_entry, e) < 0)
+            goto fail;
+    }
     if (send_go(sync[0], &cg_entry, e) < 0)
         goto fail;
     zcg_entry_close(&cg_entry);
@@ -559,7 +576,12 @@ fail:
         zcg_entry_close(&cg_entry);
         kill_and_reap(pid);
         if (cg) {
-            zcg_destroy(cg, true, &ignored);
+            /* half made (overlap): only the levels made here, as zcg_create
+             * undoes itself; a reused leaf stays */
+            if (cg_made)
+                zcg_destroy(cg, true, &ignored);
+            else
+                zcg_unmake(cg);
             zcg_free(cg);
         }
         zcg_mount_entries_free(cg_entries, n_cg_entries);
