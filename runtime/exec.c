@@ -318,7 +318,7 @@ int zcontainer_exec(const struct zruntime *rt, const struct zexec_opts *o,
                 int r = zseccomp_send_to_listener(sc->listener_path, m.fd, pid,
                                                   sc->listener_metadata ? sc->listener_metadata : "",
                                                   st ? st : "{}", e);
-                close(m.fd);
+                zsync_msg_close_fds(&m);
                 if (r < 0 || zsync_send(sync[0], ZSYNC_SECCOMP_DONE, 0, NULL, -1, e) < 0)
                     goto fail;
             }

@@ -22,7 +22,7 @@ int zsync_send_fds(int sock, uint32_t type, int32_t value, const char *payload,
                    const int *fds, size_t n, struct zerr *e)
 {
     struct wire_header h = {.type = type, .value = value};
-    size_t plen = payload ? strnlen(payload, ZSYNC_PAYLOAD_MAX) : 0;
+    size_t plen = payload ? strlen(payload) : 0;
     struct iovec iov[2] = {{&h, sizeof h}, {(void *)payload, plen}};
     union {
         char buf[CMSG_SPACE(ZSYNC_FDS_MAX * sizeof(int))];
@@ -30,6 +30,10 @@ int zsync_send_fds(int sock, uint32_t type, int32_t value, const char *payload,
     } ctl;
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = plen ? 2 : 1};
 
+    /* the receiver keeps ZSYNC_PAYLOAD_MAX - 1 bytes and a NUL */
+    if (plen >= ZSYNC_PAYLOAD_MAX)
+        return zerr_set(e, E2BIG, "sync: a payload of %zu bytes (at most %d)", plen,
+                        ZSYNC_PAYLOAD_MAX - 1);
     if (n > ZSYNC_FDS_MAX)
         return zerr_set(e, E2BIG, "sync: %zu fds in one message (at most %d)", n,
                         ZSYNC_FDS_MAX);
@@ -101,7 +105,7 @@ int zsync_recv(int sock, struct zsync_msg *m, struct zerr *e)
         zsync_msg_close_fds(m);
         return zerr_set(e, EPIPE, "container init exited during setup");
     }
-    if ((size_t)n < sizeof h || (msg.msg_flags & MSG_CTRUNC)) {
+    if ((size_t)n < sizeof h || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
         zsync_msg_close_fds(m);
         return zerr_set(e, EPROTO, "sync: %s message", (size_t)n < sizeof h ? "short" : "truncated");
     }
@@ -116,8 +120,10 @@ int zsync_expect(int sock, uint32_t type, struct zsync_msg *m, struct zerr *e)
 {
     if (zsync_recv(sock, m, e) < 0)
         return -1;
-    if (m->type == ZSYNC_ERROR)
+    if (m->type == ZSYNC_ERROR) {
+        zsync_msg_close_fds(m);
         return zerr_set(e, m->value, "%s", m->payload);
+    }
     if (m->type != type) {
         zsync_msg_close_fds(m);
         return zerr_set(e, EPROTO, "sync: expected message %u, got %u", type, m->type);

@@ -14,7 +14,7 @@ enum zsync_type {
                               the v1 `tasks` files to join (see init.c) */
     ZSYNC_PID,             /* intermediate -> parent: value = init pid */
     ZSYNC_HOOKS,           /* init -> parent: mounts done, run createRuntime hooks */
-    ZSYNC_HOOKS_DONE,      /* parent -> init: payload = state JSON */
+    ZSYNC_HOOKS_DONE,      /* parent -> init: prestart/createRuntime ran */
     ZSYNC_SECCOMP_FD,      /* init -> parent: fd = seccomp notify fd */
     ZSYNC_SECCOMP_DONE,    /* parent -> init */
     ZSYNC_READY,           /* init -> parent: waiting on the exec FIFO */

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -72,6 +74,32 @@ static void test_too_many_fds(void **state)
     close(sv[1]);
 }
 
+/* A payload the receiver cannot hold whole is refused by the sender, and
+ * one sent around it is an error at the receiver, not a cut-off text. */
+static void test_long_payload(void **state)
+{
+    int sv[2];
+    static char big[ZSYNC_PAYLOAD_MAX + 100];
+    struct { uint32_t type; int32_t value; char text[sizeof big]; } raw = {ZSYNC_HOOKS_DONE, 0, {0}};
+    struct zsync_msg m;
+    struct zerr e = {0};
+    (void)state;
+    memset(big, 'a', sizeof big - 1);
+    assert_int_equal(zsync_pair(sv, &e), 0);
+    assert_int_equal(zsync_send(sv[0], ZSYNC_HOOKS_DONE, 0, big, -1, &e), -1);
+    assert_int_equal(e.code, E2BIG);
+    big[ZSYNC_PAYLOAD_MAX - 1] = '\0';
+    assert_int_equal(zsync_send(sv[0], ZSYNC_HOOKS_DONE, 0, big, -1, &e), 0);
+    assert_int_equal(zsync_expect(sv[1], ZSYNC_HOOKS_DONE, &m, &e), 0);
+    assert_int_equal(m.len, ZSYNC_PAYLOAD_MAX - 1);
+    memset(raw.text, 'b', sizeof raw.text);
+    assert_int_equal(send(sv[0], &raw, sizeof raw, 0), (ssize_t)sizeof raw);
+    assert_int_equal(zsync_recv(sv[1], &m, &e), -1);
+    assert_int_equal(e.code, EPROTO);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_unexpected_type_and_peer_gone(void **state)
 {
     int sv[2], fd;
@@ -98,6 +126,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_fds),
         cmocka_unit_test(test_too_many_fds),
+        cmocka_unit_test(test_long_payload),
         cmocka_unit_test(test_unexpected_type_and_peer_gone),
     };
     return cmocka_run_group_tests_name("sync", tests, NULL, NULL);
