@@ -95,6 +95,10 @@ int zcg_entry_open(const struct zcgroup *cg, struct zcg_entry *ent, struct zerr 
  * and the v1 `tasks` files, each once its directories exist. */
 int zcg_entry_open_v2(const struct zcgroup *cg, struct zcg_entry *ent, struct zerr *e);
 int zcg_entry_open_v1(const struct zcgroup *cg, struct zcg_entry *ent, struct zerr *e);
+/* Joins the v1 hierarchies and closes every fd of the entry, the v2
+ * directory's too: the caller goes on to chdir into the container, where a
+ * cwd of /proc/self/fd/N must not reach the host's cgroup tree
+ * (CVE-2024-21626). */
 int zcg_entry_join_self(struct zcg_entry *ent, struct zerr *e);
 void zcg_entry_close(struct zcg_entry *ent);
 /* A fork-like clone with flags (namespaces; SIGCHLD is added), into the

@@ -90,6 +90,9 @@ int zcg_entry_join_self(struct zcg_entry *ent, struct zerr *e)
         ent->tasks_fds[i] = -1;
     }
     ent->n_tasks = 0;
+    if (ent->v2_dir_fd >= 0)
+        close(ent->v2_dir_fd);
+    ent->v2_dir_fd = -1;
     return 0;
 }
 

@@ -108,13 +108,9 @@ __attribute__((noreturn)) static void exec_joiner(const struct exec_child *c)
 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* before it forks, so that the process inherits both (cgroups/entry.c);
-     * the v2 directory's fd goes too: a cwd of /proc/self/fd/N must not
-     * reach the host's cgroup tree (CVE-2024-21626) */
-    if (c->cg_entry) {
-        if (zcg_entry_join_self(c->cg_entry, &e) < 0)
-            goto fail;
-        zcg_entry_close(c->cg_entry);
-    }
+     * this also closes the v2 directory's fd */
+    if (c->cg_entry && zcg_entry_join_self(c->cg_entry, &e) < 0)
+        goto fail;
     /* The process is visible in the container's pid namespace until it
      * execs, and its /proc/PID/exe is this binary (CVE-2019-5736). Not
      * dumpable, /proc/PID/exe needs CAP_SYS_PTRACE in our user namespace,
