@@ -355,17 +355,19 @@ static int apply_resources(const struct zcgroup *cg, const struct zspec *s, bool
     return rc;
 }
 
-/* The namespaces the init can make itself, in parallel with the parent
- * making the container's cgroups (docs/performance.md, round 4): all but
- * pid (which must come with the clone) when the init needs nothing from
- * the parent first. Not with a user namespace (the init joins its cgroups
- * before it becomes root there; see init.c), an intermediate process
- * (pre-join) or the systemd driver (which moves the pid itself). */
-static int namespaces_for_init(const struct zruntime *rt, const struct zbuild *b, bool rootless)
+/* The namespaces an overlapping init makes itself (all but pid, which must
+ * come with the clone). */
+#define INIT_UNSHARES (CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
+
+/* Whether the init can make its own namespaces while the parent makes the
+ * container's cgroups (docs/performance.md, round 4): when it needs nothing
+ * from the parent first. Not with a user namespace (the init joins its
+ * cgroups before it becomes root there; see init.c), an intermediate
+ * process (pre-join) or the systemd driver (which moves the pid itself). */
+static bool can_overlap(const struct zruntime *rt, const struct zbuild *b, bool rootless)
 {
-    if (rootless || rt->systemd_cgroup || needs_pre_join(b) || (b->clone_flags & CLONE_NEWUSER))
-        return 0;
-    return b->clone_flags & (CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS);
+    return !rootless && !rt->systemd_cgroup && !needs_pre_join(b) &&
+           !(b->clone_flags & CLONE_NEWUSER) && (b->clone_flags & INIT_UNSHARES);
 }
 
 int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int console_in,
@@ -383,7 +385,6 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     const struct zspec *s = b->spec;
     struct zcg_entry cg_entry = {.v2_dir_fd = -1};
     bool rootless, fast_entry = false, into_cgroup = false, overlap, cg_made = false;
-    int unshare_flags;
     struct zvm_plan *vm_plan = NULL;
 
     memset(out, 0, sizeof *out);
@@ -421,10 +422,9 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     }
 
     rootless = zcg_rootless(rt->rootless);
-    unshare_flags = namespaces_for_init(rt, b, rootless);
     /* then the v1 directories and the limits come after the clone, while
      * the init unshares; the v2 directory first, for CLONE_INTO_CGROUP */
-    overlap = unshare_flags != 0;
+    overlap = can_overlap(rt, b, rootless);
     if (rootless) {
         /* NULL cg: no delegated cgroup, and no limits were asked for */
         if (zcg_rootless_setup(s->linux_ ? s->linux_->cgroups_path : NULL, o->id,
@@ -436,7 +436,7 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
             goto fail;
         /* GO carries one fd per v1 hierarchy: with more, the old order */
         if (zcg_v1_count(cg) > ZSYNC_FDS_MAX)
-            overlap = false, unshare_flags = 0;
+            overlap = false;
         if (zcg_make(cg, true, e) < 0 || (!overlap && zcg_make(cg, false, e) < 0))
             goto fail;
     } else if (!(cg = zcg_create(s->linux_ ? s->linux_->cgroups_path : NULL, o->id,
@@ -497,7 +497,7 @@ int zcreate_build(const struct zruntime *rt, const struct zcreate_opts *o, int c
     ia.preserve_fds = o->preserve_fds;
     ia.listen_fds = listen_fds_from_env();
     ia.clone_flags = b->clone_flags;
-    ia.unshare_flags = unshare_flags;
+    ia.unshare_flags = overlap ? b->clone_flags & INIT_UNSHARES : 0;
     ia.no_pivot = o->no_pivot;
     ia.no_new_keyring = o->no_new_keyring;
     ia.hooks_roundtrip = s->hooks && (has_hooks(&s->hooks->prestart) ||
