@@ -163,12 +163,15 @@ static int spec_device_node(const struct zspec_device *s, size_t i,
     return 0;
 }
 
-static int create_device(int root_fd, const struct dev_node *d, bool in_userns,
-                         struct zerr *e)
+/* parent_fd: the node's directory when the caller has it open, else -1 */
+static int create_device(int root_fd, int parent_fd, const struct dev_node *d,
+                         bool in_userns, struct zerr *e)
 {
     /* a FIFO needs no privilege */
     if (in_userns && d->type != S_IFIFO)
         return bind_host_device(root_fd, d, e);
+    if (parent_fd >= 0)
+        return mknod_at(parent_fd, strrchr(d->path, '/') + 1, d, e);
     return mknod_in_root(root_fd, d, e);
 }
 
@@ -188,15 +191,10 @@ static int create_devices(int root_fd, const struct zspec *spec, bool in_userns,
         }
         if (overridden)
             continue;
-        if (in_userns) {
-            if (bind_host_device(root_fd, d, e) < 0)
-                return -1;
-            continue;
-        }
         /* all in /dev: one walk to it */
-        if (dev < 0 && (dev = zpath_mkdir_p_in_root(root_fd, "/dev", 0755, e)) < 0)
+        if (!in_userns && dev < 0 && (dev = zpath_mkdir_p_in_root(root_fd, "/dev", 0755, e)) < 0)
             return zerr_prefix(e, "device %s", d->path);
-        if (mknod_at(dev, d->path + sizeof "/dev/" - 1, d, e) < 0)
+        if (create_device(root_fd, dev, d, in_userns, e) < 0)
             return -1;
     }
     for (size_t j = 0; j < n; j++) {
@@ -204,7 +202,7 @@ static int create_devices(int root_fd, const struct zspec *spec, bool in_userns,
         _cleanup_free_ char *path = NULL;
         if (spec_device_node(&l->devices[j], j, &d, &path, e) < 0)
             return -1;
-        if (create_device(root_fd, &d, in_userns, e) < 0)
+        if (create_device(root_fd, -1, &d, in_userns, e) < 0)
             return zerr_prefix(e, "linux.devices[%zu]", j);
     }
     return 0;
