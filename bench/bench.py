@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""zone's benchmark: zone against crun, runc and a floor program, in one run.
+"""zone's benchmark: zone against crun, runc and two floor programs, in one run.
+
+The floor (bench/floor.c) does only what any container costs (clone with the
+namespaces, pivot_root, /proc, exec); the spec floor (bench/floor_spec.c)
+does what the default spec asks (cgroups, every mount, masked and read-only
+paths, capabilities, a state file) in the fewest plain syscalls.
 
 Run it through bench/run.sh (which builds the tools and enters the private
 mount namespace every runtime shares); see docs/performance.md.
@@ -43,6 +48,7 @@ TOP = os.path.dirname(HERE)
 BUILD = os.path.abspath(os.environ.get("BUILD", os.path.join(TOP, "build")))
 TIMER = os.path.join(BUILD, "bench", "timer")
 FLOOR = os.path.join(BUILD, "bench", "floor")
+SPEC_FLOOR = os.path.join(BUILD, "bench", "floor-spec")
 WAIT_STOPPED = os.path.join(HERE, "wait-stopped.sh")
 
 # crun 1.8 (Debian 12) refuses ociVersion 1.2.0, which `zone spec` writes;
@@ -52,6 +58,54 @@ SHARED_OCI_VERSION = "1.1.0"
 
 class BenchError(Exception):
     pass
+
+
+# What bench/floor_spec.c does, written out by hand: the spec floor is only
+# reported while the bundle's config.json still asks for exactly this.
+SPEC_FLOOR_CONFIG = {
+    "namespaces": ["pid", "network", "ipc", "uts", "mount"],
+    "mounts": [("/proc", "proc"), ("/dev", "tmpfs"), ("/dev/pts", "devpts"),
+               ("/dev/shm", "tmpfs"), ("/dev/mqueue", "mqueue"), ("/sys", "sysfs"),
+               ("/sys/fs/cgroup", "cgroup")],
+    "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                    "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+    "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                      "/proc/sysrq-trigger"],
+    "capabilities": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+    "rlimits": [("RLIMIT_NOFILE", 1024, 1024)],
+    "noNewPrivileges": True,
+    "readonlyRoot": True,
+    "hostname": "zone",
+}
+
+
+def spec_floor_mismatch(cfg):
+    """What in cfg differs from what the spec floor does, or None."""
+    lx = cfg.get("linux", {})
+    proc = cfg.get("process", {})
+    caps = proc.get("capabilities", {})
+    seen = {
+        "namespaces": [n.get("type") for n in lx.get("namespaces", [])],
+        "mounts": [(m.get("destination"), m.get("type")) for m in cfg.get("mounts", [])],
+        "maskedPaths": lx.get("maskedPaths", []),
+        "readonlyPaths": lx.get("readonlyPaths", []),
+        "capabilities": sorted(set().union(*[set(caps.get(k, [])) for k in
+                                             ("bounding", "effective", "permitted",
+                                              "ambient")])) if caps else [],
+        "rlimits": [(r.get("type"), r.get("hard"), r.get("soft"))
+                    for r in proc.get("rlimits", [])],
+        "noNewPrivileges": bool(proc.get("noNewPrivileges")),
+        "readonlyRoot": bool(cfg.get("root", {}).get("readonly")),
+        "hostname": cfg.get("hostname"),
+    }
+    for key, want in SPEC_FLOOR_CONFIG.items():
+        if seen[key] != want:
+            return f"{key}: config.json has {seen[key]!r}, bench/floor_spec.c does {want!r}"
+    if lx.get("seccomp") or lx.get("resources", {}).get("devices") != [
+            {"allow": False, "access": "rwm"}]:
+        return "seccomp or device rules differ from the default spec"
+    return None
 
 
 def log(msg):
@@ -200,6 +254,14 @@ class Bench:
         base["ociVersion"] = SHARED_OCI_VERSION
         base["process"]["terminal"] = False
         base["root"]["path"] = self.rootfs
+        mismatch = spec_floor_mismatch(base)
+        if mismatch:
+            log(f"spec floor not reported: {mismatch}")
+            self.spec_floor = None
+        else:
+            spec_state = os.path.join(self.work, "state", "spec-floor")
+            os.makedirs(spec_state)
+            self.spec_floor = [SPEC_FLOOR, spec_state, self.rootfs, "/bin/true"]
         self.bundle_true = self.make_bundle("bundle-true", base, ["/bin/true"])
         self.bundle_sleep = self.make_bundle("bundle-sleep", base,
                                              ["/bin/sleep", "1000000"])
@@ -235,20 +297,25 @@ class Bench:
         rts = self.runtimes
         res = {"run": {}, "run_batch": {}, "create": {}, "start": {}, "delete": {},
                "exec": {}}
-        log(f"latency: run /bin/true x{n}, floor and runtimes in turn")
-        steps = self.timer([[FLOOR, self.rootfs, "/bin/true"]] +
+        floors = [("floor", [FLOOR, self.rootfs, "/bin/true"])]
+        if self.spec_floor:
+            floors.append(("spec-floor", self.spec_floor))
+        log(f"latency: run /bin/true x{n}, floors and runtimes in turn")
+        steps = self.timer([cmd for _, cmd in floors] +
                            [r.cmd("run", "--bundle", self.bundle_true, r.cid("run{i}")) for r in rts],
                            n, w, pause_ms=self.pause_ms)
-        res["run"]["floor"] = summarize_ms(steps[0]["wall_ns"])
+        for k, (name, _) in enumerate(floors):
+            res["run"][name] = summarize_ms(steps[k]["wall_ns"])
         for k, r in enumerate(rts):
-            res["run"][r.name] = summarize_ms(steps[1 + k]["wall_ns"])
+            res["run"][r.name] = summarize_ms(steps[len(floors) + k]["wall_ns"])
 
         # A batch: each command right after the previous one of its kind,
         # as when an engine starts many containers (hyperfine's way).
         log(f"latency: run /bin/true x{n} back to back, one runtime at a time")
         res["run_batch"] = {}
-        steps = self.timer([[FLOOR, self.rootfs, "/bin/true"]], n, w)
-        res["run_batch"]["floor"] = summarize_ms(steps[0]["wall_ns"])
+        for name, cmd in floors:
+            steps = self.timer([cmd], n, w)
+            res["run_batch"][name] = summarize_ms(steps[0]["wall_ns"])
         for r in rts:
             steps = self.timer([r.cmd("run", "--bundle", self.bundle_true, r.cid("batch{i}"))], n, w)
             res["run_batch"][r.name] = summarize_ms(steps[0]["wall_ns"])
@@ -345,7 +412,7 @@ class Bench:
             zone = per.get("zone")
             if not zone:
                 continue
-            for other in ("crun", "runc", "floor"):
+            for other in ("crun", "runc", "floor", "spec-floor"):
                 if other in per and per[other]["median_ms"] > 0:
                     ratios[f"{metric}/zone_vs_{other}"] = round(
                         zone["median_ms"] / per[other]["median_ms"], 3)
@@ -392,16 +459,17 @@ class Bench:
         out = []
         if lat:
             out.append("Latency, ms: median (min-max)")
-            head = f"{'':10}" + "".join(f"{n:>24}" for n in names + ["floor"])
-            out.append(head + f"{'zone/crun':>11}{'zone/floor':>11}")
+            floors = ["floor", "spec-floor"]
+            head = f"{'':10}" + "".join(f"{n:>24}" for n in names + floors)
+            out.append(head + f"{'zone/crun':>11}{'zone/floor':>11}{'zone/spec':>11}")
             for metric, per in lat.items():
                 row = f"{metric:10}"
-                for n in names + ["floor"]:
+                for n in names + floors:
                     s = per.get(n)
                     cell = (f"{s['median_ms']:.2f} ({s['min_ms']:.2f}-{s['max_ms']:.2f})"
                             if s else "-")
                     row += f"{cell:>24}"
-                for other in ("crun", "floor"):
+                for other in ("crun", "floor", "spec-floor"):
                     v = self.results["ratios"].get(f"{metric}/zone_vs_{other}")
                     row += f"{(f'{v:.2f}x' if v is not None else '-'):>11}"
                 out.append(row)
@@ -447,6 +515,13 @@ class Bench:
                         f"{k} {v['median_ms']:.1f} ({v['min_ms']:.1f}-{v['max_ms']:.1f})"
                         for k, v in per.items())
                     out.append(f"  {metric:28} {cells}")
+        run = (lat or {}).get("run", {})
+        if "spec-floor" in run and "floor" in run:
+            sf = run["spec-floor"]["median_ms"] / run["floor"]["median_ms"]
+            out.append("")
+            out.append(f"The spec floor (the default spec's kernel work, no runtime) is "
+                       f"{sf:.2f}x the floor here: what the spec asks costs that much "
+                       f"before any runtime code runs.")
         acc = self.results.get("acceptance")
         if acc:
             out.append("")

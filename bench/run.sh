@@ -1,7 +1,7 @@
 #!/bin/bash
-# bench/run.sh [--smoke]: zone against crun, runc and the floor, in one run.
+# bench/run.sh [--smoke]: zone against crun, runc and the two floors, in one run.
 # Builds nothing itself: `make bench` / `make bench-smoke` build build/zone,
-# build/bench/timer and build/bench/floor first. Needs root.
+# build/bench/timer, build/bench/floor and build/bench/floor-spec first. Needs root.
 #
 # crun refuses this host's hybrid cgroup layout (v1 controllers plus a
 # cgroup2 mount at /sys/fs/cgroup/unified). So the whole benchmark runs in a
@@ -11,7 +11,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-$here/../build}
-for tool in "$build/zone" "$build/bench/timer" "$build/bench/floor"; do
+for tool in "$build/zone" "$build/bench/timer" "$build/bench/floor" "$build/bench/floor-spec"; do
     [ -x "$tool" ] || { echo "bench: $tool missing; run: make bench" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces, cgroups, pivot_root)" >&2; exit 1; }
