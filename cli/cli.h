@@ -56,13 +56,13 @@ void zcli_print_help(const struct zcommand *cmd);
 int zcli_expect_args(const struct zcommand *cmd, int argc, int optind_, int min, int max);
 /* Parses a signal name ("KILL", "SIGKILL", "RTMIN+1") or number. */
 int zcli_parse_signal(const char *s);
-/* Re-executes through the sealed binary (CVE-2019-5736) when needed. */
+/* Re-executes through a read-only (sealed) view of this binary unless it
+ * already runs from one (CVE-2019-5736): every command whose processes
+ * enter a container calls it first. Being non-dumpable is not enough: a
+ * process that execs a script starting with #!/proc/self/exe runs this
+ * binary inside the container, dumpable, and any process there could then
+ * reopen it for writing once it exits. */
 int zcli_seal_self(struct zcli *cli);
-/* The same, only when it is needed: without root, or when the container
- * (config_path) or the new process (wants_ptrace) may hold
- * CAP_SYS_PTRACE. The re-exec costs a second program load (about 20% of
- * `run`, docs/performance.md). */
-int zcli_seal_unless_safe(struct zcli *cli, const char *config_path, bool wants_ptrace);
 /* Parses a non-negative decimal int; -1 on error. */
 long long zcli_parse_int(const char *s);
 

@@ -10,25 +10,6 @@
 #include "cli/dev.h"
 #include "core/path.h"
 
-static bool caps_name_ptrace(char *const *v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        if (strcasestr(v[i], "PTRACE"))
-            return true;
-    return false;
-}
-
-/* Whether the exec'd process asks for CAP_SYS_PTRACE in any set. */
-static bool process_may_ptrace(const struct zspec_process *p)
-{
-    const struct zspec_capabilities *k = p->capabilities;
-    return k && (caps_name_ptrace(k->bounding, k->n_bounding) ||
-                 caps_name_ptrace(k->effective, k->n_effective) ||
-                 caps_name_ptrace(k->inheritable, k->n_inheritable) ||
-                 caps_name_ptrace(k->permitted, k->n_permitted) ||
-                 caps_name_ptrace(k->ambient, k->n_ambient));
-}
-
 enum { X_CONSOLE = 256, X_CWD, X_PIDFILE, X_LABEL, X_APPARMOR, X_NNP, X_PRESERVE, X_IGNORE_PAUSED, X_CGROUP };
 
 static char **strv_append(char **v, size_t *n, const char *s)
@@ -253,12 +234,8 @@ static int cmd_exec(struct zcli *cli, int argc, char **argv)
         status = exec_fail(cli, NULL, &e);
         goto out;
     }
-    {
-        char config[PATH_MAX];
-        snprintf(config, sizeof config, "%s/%s/config.json", rt->root, o.id);
-        if (zcli_seal_unless_safe(cli, config, process_may_ptrace(p)))
-            goto out;
-    }
+    if (zcli_seal_self(cli))
+        goto out;
     o.process = p;
     if (zcontainer_exec(rt, &o, &status, &e) < 0)
         status = exec_fail(cli, "exec failed", &e);

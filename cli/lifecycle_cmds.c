@@ -72,20 +72,13 @@ static int parse_create(const struct zcommand *cmd, int argc, char **argv,
     return 0;
 }
 
-static int seal_for_bundle(struct zcli *cli, const struct zcreate_opts *o)
-{
-    char config[PATH_MAX];
-    snprintf(config, sizeof config, "%s/config.json", o->bundle ? o->bundle : ".");
-    return zcli_seal_unless_safe(cli, config, false);
-}
-
 static int cmd_create(struct zcli *cli, int argc, char **argv)
 {
     struct zcreate_opts o = {0};
     struct zerr e = {0};
     if (parse_create(&zcmd_create, argc, argv, &o, NULL, NULL))
         return 1;
-    if (seal_for_bundle(cli, &o))
+    if (zcli_seal_self(cli))
         return 1;
     if (zcontainer_create(&cli->rt, &o, &e) < 0)
         return zcli_fail(cli, "create failed", &e);
@@ -103,7 +96,7 @@ static int cmd_run(struct zcli *cli, int argc, char **argv)
         return zcli_dev_run(cli, argc, argv);
     if (parse_create(&zcmd_run, argc, argv, &o, &detach, &keep))
         return 1;
-    if (seal_for_bundle(cli, &o))
+    if (zcli_seal_self(cli))
         return 1;
     if (zcontainer_run(&cli->rt, &o, detach, keep, &status, &e) < 0)
         return zcli_fail(cli, "run failed", &e);

@@ -97,42 +97,6 @@ int zcli_parse_signal(const char *s)
     return -1;
 }
 
-/* Whether the text of a config or process file could grant
- * CAP_SYS_PTRACE: any mention of PTRACE counts, and so does a file that
- * cannot be read (the command will fail on it anyway). */
-static bool file_mentions_ptrace(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    char buf[65536];
-    size_t n;
-    bool found = false;
-    if (!f)
-        return true;
-    /* overlapping reads so that a word split between two blocks is seen */
-    size_t keep = 0;
-    while (!found && (n = fread(buf + keep, 1, sizeof buf - 1 - keep, f)) > 0) {
-        n += keep;
-        buf[n] = '\0';
-        found = strcasestr(buf, "PTRACE") != NULL || memchr(buf, '\0', n) != NULL;
-        keep = n < 8 ? n : 8;
-        memmove(buf, buf + n - keep, keep);
-    }
-    fclose(f);
-    return found;
-}
-
-int zcli_seal_unless_safe(struct zcli *cli, const char *config_path, bool wants_ptrace)
-{
-    /* The init and an exec'd process are not dumpable until they exec
-     * (runtime/init.c, runtime/exec.c), so a container reaches this binary
-     * through /proc/PID/exe only with CAP_SYS_PTRACE in our user
-     * namespace. Without root that protection is not used. */
-    if (geteuid() != 0 || zcg_rootless(cli->rt.rootless) || wants_ptrace ||
-        file_mentions_ptrace(config_path))
-        return zcli_seal_self(cli);
-    return 0;
-}
-
 int zcli_seal_self(struct zcli *cli)
 {
     struct zerr e = {0};

@@ -112,10 +112,9 @@ __attribute__((noreturn)) static void exec_joiner(const struct exec_child *c)
     if (c->cg_entry && zcg_entry_join_self(c->cg_entry, &e) < 0)
         goto fail;
     /* The process is visible in the container's pid namespace until it
-     * execs, and its /proc/PID/exe is this binary (CVE-2019-5736). Not
-     * dumpable, /proc/PID/exe needs CAP_SYS_PTRACE in our user namespace,
-     * which containers that could have it do not get without the sealed
-     * re-exec (cli/main.c, zcli_seal_unless_safe). execve resets it. */
+     * execs. Not dumpable, its /proc/PID/exe and memory need CAP_SYS_PTRACE
+     * in our user namespace. The binary behind /proc/PID/exe is the sealed
+     * view in any case (cli/main.c, zcli_seal_self). execve resets it. */
     if (c->hide_exe)
         prctl(PR_SET_DUMPABLE, 0);
     if (c->p->exec_cpu_affinity && c->p->exec_cpu_affinity->initial &&

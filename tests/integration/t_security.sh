@@ -27,6 +27,19 @@ privileged_bundle() {
          | .process.capabilities = {bounding: $c, effective: $c, permitted: $c}' --argjson c "$(all_host_caps)"
 }
 
+# copy_runtime_libraries BINARY: the dynamic loader and libraries BINARY
+# needs, at their host paths in the rootfs, as any glibc image has them: a
+# dynamically linked runtime exec'd in the container through
+# #!/proc/self/exe then runs there (without them the exec fails with ENOENT
+# and the attack below proves nothing).
+copy_runtime_libraries() {
+    local lib
+    for lib in $(ldd "$1" 2>/dev/null | grep -oE '/[^ ]+' || true); do
+        mkdir -p "$BUNDLE/rootfs$(dirname "$lib")"
+        cp -L "$lib" "$BUNDLE/rootfs$lib"
+    done
+}
+
 # exe_attack_round BUNDLE_SETUP: the attack on a copy of the runtime, from
 # a container made by BUNDLE_SETUP.
 exe_attack_round() {
@@ -37,6 +50,7 @@ exe_attack_round() {
     local before; before=$(sha256sum < "$rt")
     "$1"
     copy_helper exe_attack
+    copy_runtime_libraries "$rt"
     printf '#!/proc/self/exe\n' > "$BUNDLE/rootfs/bin/evil"
     chmod 755 "$BUNDLE/rootfs/bin/evil"
     set_args sh -c '/bin/exe_attack --seconds 5 > /attack.log 2>&1; echo "exit=$?" >> /attack.log; exec sleep 1000'
@@ -63,13 +77,14 @@ test_cve_2019_5736_runtime_binary_overwrite() {
 }
 
 # The default capabilities (no CAP_SYS_PTRACE) but root and no
-# no_new_privs: zone skips the sealed re-exec and relies on the init and
-# exec'd processes being non-dumpable until they exec.
+# no_new_privs. The init and exec'd processes are non-dumpable until they
+# exec, but that alone does not protect the binary: the script's
+# #!/proc/self/exe runs the runtime inside the container, dumpable.
 default_caps_bundle() {
     make_bundle
     cfg '.process.noNewPrivileges = false'
 }
-test_cve_2019_5736_without_ptrace_no_reexec() {
+test_cve_2019_5736_default_caps() {
     exe_attack_round default_caps_bundle
 }
 
