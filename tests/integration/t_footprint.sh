@@ -1,16 +1,20 @@
 # shellcheck shell=bash disable=SC2154  # out/err/rc are set by capture() in lib.sh
-# zone's start-up footprint (docs/performance.md): every runtime command pays
-# for each shared object ld.so maps, so the runtime binary loads libc only;
-# libsystemd is dlopen'ed by the systemd cgroup driver, the image libraries
-# live in zone-dev. And what the trimmed paths must keep doing (`run`
-# reuses its parsed config for the hooks).
+# zone's start-up footprint (docs/performance.md): every runtime command and
+# the init it clones pay for each shared object ld.so maps, so the runtime
+# binary is a static PIE; libsystemd is dlopen'ed by the systemd cgroup
+# driver, the image libraries live in zone-dev. And what the trimmed paths
+# must keep doing (`run` reuses its parsed config for the hooks).
 
-test_runtime_links_only_libc() {
-    need_cmd ldd
+test_runtime_is_static_pie() {
+    need_cmd readelf
     [[ $(runtime_name) == zone ]] || skip "checks zone's own binary"
-    local libs
-    libs=$(ldd "$RUNTIME" | awk '{print $1}' | grep -vE '^(linux-vdso\.so|/lib64/ld-linux|libc\.so)' || true)
-    [[ -z $libs ]] || fail "$(basename "$RUNTIME") loads more than libc at start-up: $(echo $libs)"
+    local needed
+    needed=$(readelf -d "$RUNTIME" | awk '/\(NEEDED\)/ {print $NF}')
+    [[ -z $needed ]] || fail "$(basename "$RUNTIME") loads shared objects at start-up: $(echo $needed)"
+    readelf -h "$RUNTIME" | grep -q 'Type:.*DYN' ||
+        fail "$(basename "$RUNTIME") is not position-independent (no ASLR for the runtime)"
+    readelf -l "$RUNTIME" | grep -q INTERP && fail "$(basename "$RUNTIME") still asks for ld.so"
+    return 0
 }
 
 test_systemd_library_loaded_on_demand() {
