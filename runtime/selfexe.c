@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/log.h"
 
 extern char **environ;
 
@@ -66,6 +67,7 @@ static int sealed_memfd_copy(struct zerr *e)
 int zselfexe_seal(char **argv, struct zerr *e)
 {
     struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+    bool sealed_copy = false;
     int fd;
 
     if (zselfexe_is_sealed()) {
@@ -91,6 +93,20 @@ int zselfexe_seal(char **argv, struct zerr *e)
         fd = sealed_memfd_copy(e);
         if (fd < 0)
             return -1;
+        sealed_copy = true;
+    }
+    /* As root, swap /proc/self/exe for the sealed view in place: the
+     * re-exec costs as much as the rest of `run` beyond the spec floor
+     * (docs/performance.md, round 5). It needs CAP_SYS_RESOURCE and the
+     * same inode, so not the memfd copy; any failure leaves a working
+     * process and the re-exec follows. */
+    if (geteuid() == 0 && !sealed_copy) {
+        struct zerr remap_err;
+        if (zselfexe_remap_onto(fd, &remap_err) == 0) {
+            close(fd);
+            return 0;
+        }
+        zdebug("sealing without re-exec: %s", remap_err.msg);
     }
     setenv("_ZONE_SEALED", "1", 1);
     syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);

@@ -20,6 +20,12 @@
  * the sealed mount and does not return. Returns -1 on failure. */
 int zselfexe_seal(char **argv, struct zerr *e);
 
+/* Points /proc/self/exe at sealed_fd (an open_tree view of the same file)
+ * without an exec, by moving every mapping of the binary onto that view
+ * (runtime/selfexe_remap.c). Needs CAP_SYS_RESOURCE. On failure the process
+ * still works, with its exe unchanged. */
+int zselfexe_remap_onto(int sealed_fd, struct zerr *e);
+
 /* True when /proc/self/exe is on a read-only mount. */
 bool zselfexe_is_sealed(void);
 

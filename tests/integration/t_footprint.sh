@@ -46,3 +46,33 @@ test_run_hooks_from_parsed_config() {
     capture zrun state "$id"
     [[ $rc != 0 ]] || fail "run left the container behind: $out"
 }
+
+test_root_seals_without_reexec() {
+    # As root, zone points its own /proc/self/exe at a read-only view of
+    # the binary in place (runtime/selfexe_remap.c) instead of executing
+    # itself a second time; the container's init, a clone of it, starts
+    # sealed too.
+    [[ $(runtime_name) == zone ]] || skip "checks zone's own sealing"
+    need_cmd strace python3
+    make_bundle
+    set_args true
+    local id; id=$(new_id)
+    capture strace -f -qq -e trace=execve,execveat -o "$TEST_TMP/trace" \
+        "$RUNTIME" --debug --root "$TEST_ROOT" run --bundle "$BUNDLE" "$id"
+    [[ $rc == 0 ]] || fail "run failed ($rc): $err"
+    if grep -q "sealing without re-exec:" <<<"$err"; then
+        skip "this kernel cannot swap the exe in place: $(grep -o 'sealing without re-exec:.*' <<<"$err")"
+    fi
+    assert_eq "$(grep -c 'execveat(' "$TEST_TMP/trace")" 0 "re-execs of zone: $(cat "$TEST_TMP/trace")"
+
+    set_args sleep 1000
+    id=$(new_id)
+    "$RUNTIME" --root "$TEST_ROOT" run --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1 &
+    local zpid=$!
+    defer "zrun delete --force $id >/dev/null 2>&1; wait $zpid"
+    wait_for 10 zrun state "$id" >/dev/null 2>&1 || fail "container did not start"
+    python3 - "$zpid" <<'PY' || fail "the runtime's /proc/PID/exe is writable"
+import os, sys
+sys.exit(0 if os.statvfs("/proc/%s/exe" % sys.argv[1]).f_flag & os.ST_RDONLY else 1)
+PY
+}
