@@ -24,6 +24,7 @@
 #include <linux/prctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -140,7 +141,7 @@ static int set_exe_file(int file_fd, struct zerr *e)
     map.start_data = v[45];
     map.end_data = v[46];
     map.start_brk = v[47];
-    map.brk = (uint64_t)sbrk(0);
+    map.brk = (uint64_t)syscall(SYS_brk, 0);   /* the kernel's, not libc's cached one */
     map.arg_start = v[48];
     map.arg_end = v[49];
     map.env_start = v[50];
