@@ -56,9 +56,10 @@ void zcli_print_help(const struct zcommand *cmd);
 int zcli_expect_args(const struct zcommand *cmd, int argc, int optind_, int min, int max);
 /* Parses a signal name ("KILL", "SIGKILL", "RTMIN+1") or number. */
 int zcli_parse_signal(const char *s);
-/* Re-executes through a read-only (sealed) view of this binary unless it
- * already runs from one (CVE-2019-5736): every command whose processes
- * enter a container calls it first. Being non-dumpable is not enough: a
+/* Points /proc/self/exe at a read-only (sealed) view of this binary unless
+ * it already runs from one (CVE-2019-5736), in place as root, else by
+ * re-executing through it: every command whose processes enter a
+ * container calls it first. Being non-dumpable is not enough: a
  * process that execs a script starting with #!/proc/self/exe runs this
  * binary inside the container, dumpable, and any process there could then
  * reopen it for writing once it exits. */

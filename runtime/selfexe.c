@@ -96,10 +96,9 @@ int zselfexe_seal(char **argv, struct zerr *e)
         sealed_copy = true;
     }
     /* As root, swap /proc/self/exe for the sealed view in place: the
-     * re-exec costs as much as the rest of `run` beyond the spec floor
-     * (docs/performance.md, round 5). It needs CAP_SYS_RESOURCE and the
-     * same inode, so not the memfd copy; any failure leaves a working
-     * process and the re-exec follows. */
+     * re-exec costs 0.5-0.8 ms of `run` (docs/performance.md, round 5). It
+     * needs CAP_SYS_ADMIN and the same inode, so not the memfd copy; any
+     * failure leaves a working process and the re-exec follows. */
     if (geteuid() == 0 && !sealed_copy) {
         struct zerr remap_err;
         if (zselfexe_remap_onto(fd, &remap_err) == 0) {
