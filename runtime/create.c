@@ -302,16 +302,13 @@ static int send_go(int sync_fd, const struct zcg_entry *ent, struct zerr *e)
 {
     struct zsync_msg m;
     struct zerr ignored;
-    int rc;
 
     if (zsync_send_fds(sync_fd, ZSYNC_GO, 0, NULL, ent->tasks_fds, ent->n_tasks, e) == 0)
         return 0;
-    if (e->code != EPIPE && e->code != ECONNRESET)
+    if ((e->code != EPIPE && e->code != ECONNRESET) || zsync_recv(sync_fd, &m, &ignored) < 0)
         return -1;
-    rc = zsync_recv(sync_fd, &m, &ignored);
-    if (rc == 0)
-        zsync_msg_close_fds(&m);
-    if (rc == 0 && m.type == ZSYNC_ERROR)
+    zsync_msg_close_fds(&m);
+    if (m.type == ZSYNC_ERROR)
         return zerr_set(e, m.value, "%s", m.payload);
     return -1;
 }
